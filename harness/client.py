@@ -1,0 +1,564 @@
+"""The harness's HTTP client: posts to the panel, records every exchange with keys redacted.
+
+Layers, outermost first::
+
+    PanelClient.call / send_raw     build the request, enforce the spend gate, redact, record
+      TokenBucket                   the harness's own politeness limit (--panel-request-rate)
+      429 Retry-After loop          bounded, and switchable off for the rate-limit tests
+        Transport.send              bytes over the wire (http.client; replaceable in tests)
+
+The key is inserted into the body by :meth:`PanelClient._encode` and nowhere else; an
+:class:`Exchange` is built from the redacted description of the request, so redaction does not
+depend on remembering to scrub. Response text is additionally scrubbed of every known secret.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+from urllib.parse import urlencode, urlsplit
+
+from harness import __version__
+from harness.budget import Reservation
+from harness.config import display_url
+from harness.redaction import REDACTED, Secret, scrub
+
+__all__ = [
+    "KEY_SLOT",
+    "Encoding",
+    "Exchange",
+    "HttpTransport",
+    "PanelClient",
+    "RawResponse",
+    "RetryPolicy",
+    "SecretBook",
+    "SpendGateError",
+    "TokenBucket",
+    "Transport",
+    "TransportError",
+    "is_spending_action",
+    "parse_json",
+]
+
+#: Stands for the key inside a raw body template; the client substitutes it when sending.
+KEY_SLOT = b"\x00KEY\x00"
+_USER_AGENT = f"smm-conformance-harness/{__version__}"
+_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_PREVIEW_CHARS = 4000
+
+
+class TransportError(Exception):
+    """The request got no HTTP answer: refused, reset, timed out, or an unreadable response."""
+
+
+class SpendGateError(RuntimeError):
+    """A request that can spend was about to go out without a valid reservation (a harness bug)."""
+
+
+class Encoding(Enum):
+    """How parameters travel: form body (canonical), JSON body, or GET query string."""
+
+    FORM = "form"
+    JSON = "json"
+    QUERY = "query"
+
+
+def is_spending_action(action: str | None) -> bool:
+    """``add`` in any case and padding: lenient panels lower-case and strip the action."""
+    return action is not None and action.strip().lower() == "add"
+
+
+def parse_json(text: str) -> tuple[object, str | None]:
+    """Parse a JSON document with decimals as :class:`Decimal` (money is never a float).
+
+    Returns ``(value, None)`` or ``(None, reason)``.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal), None
+    except (ValueError, RecursionError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True, slots=True)
+class SentRequest:
+    """The redacted description of a request: what evidence shows, never the bytes sent."""
+
+    method: str
+    action: str | None
+    form: str | None
+    params: tuple[tuple[str, str], ...]
+    key: str | None
+    content_type: str | None
+    body: str
+
+    def describe(self) -> str:
+        shown = self.body if self.body else urlencode(self.params)
+        return f"{self.method} {self.content_type or '-'} {shown}"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its answer, safe to print: keys and tokens never reach it."""
+
+    seq: int
+    url: str
+    request: SentRequest
+    status: int | None
+    headers: tuple[tuple[str, str], ...]
+    text: str
+    json: object
+    json_error: str | None
+    transport_error: str | None
+    elapsed: float
+    retries: int = 0
+
+    @property
+    def form(self) -> str | None:
+        return self.request.form
+
+    @property
+    def is_json(self) -> bool:
+        return self.transport_error is None and self.json_error is None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.request.params if k == name), None)
+
+    @property
+    def error_message(self) -> str | None:
+        """The ``error`` string of an error envelope, else ``None``."""
+        if self.is_json and isinstance(self.json, dict):
+            message = self.json.get("error")
+            if isinstance(message, str):
+                return message
+        return None
+
+    def evidence(self, limit: int = 1500) -> str:
+        """Request and response in a few lines, bounded to ``limit`` characters of body."""
+        head = f"#{self.seq} {self.request.describe()}"[: limit // 2]
+        if self.transport_error is not None:
+            answer = f"-> no HTTP answer: {self.transport_error}"
+        else:
+            body = self.text if len(self.text) <= limit else self.text[:limit] + "...(truncated)"
+            ctype = self.header("Content-Type") or "-"
+            answer = f"-> HTTP {self.status} {ctype} {body}"
+        return f"{head}\n{answer}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How 429 answers are honoured: wait ``Retry-After`` (bounded), at most ``attempts`` times."""
+
+    honour_429: bool = True
+    attempts: int = 3
+    max_wait: float = 30.0
+    default_wait: float = 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Pieces
+
+
+class Transport(Protocol):
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> RawResponse: ...
+
+
+class HttpTransport:
+    """One connection per request with ``http.client``; errors become :class:`TransportError`."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> RawResponse:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        conn_type = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        conn = conn_type(host, parts.port, timeout=self.timeout)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        try:
+            try:
+                conn.request(method, target, body=body, headers=dict(headers))
+            except (BrokenPipeError, ConnectionResetError):
+                # A server may answer (413) and close before reading a large body: its answer
+                # is still waiting in the socket, so try to read it before calling it a drop.
+                pass
+            response = conn.getresponse()
+            data = response.read(_MAX_RESPONSE_BYTES + 1)
+            return RawResponse(response.status, tuple(response.getheaders()), data)
+        except (OSError, http.client.HTTPException) as exc:
+            # Only the exception type and text: the request (with its key) stays out of it.
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            conn.close()
+
+
+class TokenBucket:
+    """``rate`` requests per second with a burst of ``burst``; thread-safe, clock injectable."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = burst
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is available; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if wait:
+            self._sleep(wait)
+        return wait
+
+
+class SecretBook:
+    """Every secret the run knows (config keys, control token, minted keys), for scrubbing."""
+
+    def __init__(self, secrets: Iterable[Secret] = ()) -> None:
+        self._secrets: list[Secret] = list(secrets)
+        self._lock = threading.Lock()
+
+    def add(self, secret: Secret) -> Secret:
+        with self._lock:
+            self._secrets.append(secret)
+        return secret
+
+    def scrub(self, text: str) -> str:
+        with self._lock:
+            known = tuple(self._secrets)
+        return scrub(text, known)
+
+
+def retry_after_seconds(value: str | None, default: float, *, now: float | None = None) -> float:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if value is None:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call, for :meth:`PanelClient.call_concurrently`."""
+
+    params: Mapping[str, str]
+    key: Secret | None
+    form: str | None = None
+    reservation: Reservation | None = None
+
+
+@dataclass(slots=True)
+class _Counter:
+    value: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next(self) -> int:
+        with self.lock:
+            self.value += 1
+            return self.value
+
+
+class PanelClient:
+    """Synchronous API client of one panel endpoint; every answer comes back as an Exchange."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        transport: Transport,
+        limiter: TokenBucket | None = None,
+        retry: RetryPolicy | None = None,
+        secrets: SecretBook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.display_url = display_url(url)
+        self.transport = transport
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.secrets = secrets or SecretBook()
+        self._sleep = sleep
+        self._clock = clock
+        self._seq = _Counter()
+        self.observers: list[Callable[[Exchange], None]] = []
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def call(
+        self,
+        params: Mapping[str, str],
+        *,
+        key: Secret | None,
+        form: str | None = None,
+        encoding: Encoding = Encoding.FORM,
+        reservation: Reservation | None = None,
+        honour_429: bool | None = None,
+        polite: bool = True,
+    ) -> Exchange:
+        """Send ``params`` (plus ``key``) and return the recorded exchange.
+
+        ``params`` may carry ``key`` only as an empty string (the empty-key test); a real key is
+        always a :class:`Secret` so that it cannot leak into the record.
+        """
+        if params.get("key", "") != "":
+            raise ValueError("pass keys as a Secret through key=, never inside params")
+        if is_spending_action(params.get("action")):
+            self._gate(reservation, key)
+        return self._send_params(params, key, form, encoding, honour_429, polite)
+
+    def send_raw(
+        self,
+        body: bytes,
+        *,
+        content_type: str | None,
+        key: Secret | None = None,
+        form: str | None = None,
+        method: str = "POST",
+        reservation: Reservation | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """Send a hand-made body (robustness tests). :data:`KEY_SLOT` in it becomes the key.
+
+        Any body that mentions ``add`` is treated as spending: a lenient panel might read it
+        as an order, so it needs a reservation like a real ``add``.
+        """
+        if b"add" in body.lower():
+            self._gate(reservation, key)
+        shown = body.replace(KEY_SLOT, f"{REDACTED}:{key.label}".encode() if key else b"")
+        if key is not None:
+            sent = body.replace(KEY_SLOT, _form_quote(key.reveal()))
+        elif KEY_SLOT in body:
+            raise ValueError("the body has a key slot but no key was given")
+        else:
+            sent = body
+        preview = shown.decode("utf-8", "backslashreplace")
+        if len(preview) > _PREVIEW_CHARS:
+            preview = preview[:_PREVIEW_CHARS] + f"...({len(shown)} bytes)"
+        request = SentRequest(
+            method=method,
+            action=None,
+            form=form,
+            params=(),
+            key=key.label if key is not None else None,
+            content_type=content_type,
+            body=preview,
+        )
+        return self._exchange(
+            request, method, self.url, content_type, sent, None, True, extra_headers
+        )
+
+    def call_concurrently(self, calls: Sequence[Call]) -> list[Exchange]:
+        """Fire ``calls`` at once from separate threads (the overdraw test), answers in order.
+
+        Politeness tokens are taken up front so that the requests really leave together.
+        """
+        for call in calls:
+            if is_spending_action(call.params.get("action")):
+                self._gate(call.reservation, call.key)
+        if self.limiter is not None:
+            for _ in calls:
+                self.limiter.acquire()
+        barrier = threading.Barrier(len(calls))
+
+        def fire(call: Call) -> Exchange:
+            barrier.wait()
+            return self._call_prechecked(call)
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return list(pool.map(fire, calls))
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _call_prechecked(self, call: Call) -> Exchange:
+        return self._send_params(call.params, call.key, call.form, Encoding.FORM, None, False)
+
+    def _send_params(
+        self,
+        params: Mapping[str, str],
+        key: Secret | None,
+        form: str | None,
+        encoding: Encoding,
+        honour_429: bool | None,
+        polite: bool,
+    ) -> Exchange:
+        method, body, ctype, target = self._encode(params, key, encoding)
+        shown = tuple(params.items())
+        if key is not None:
+            shown = (("key", f"{REDACTED}:{key.label}"), *shown)
+        request = SentRequest(
+            method=method,
+            action=params.get("action"),
+            form=form,
+            params=shown,
+            key=key.label if key is not None else None,
+            content_type=ctype,
+            body=json.dumps(dict(shown)) if encoding is Encoding.JSON else "",
+        )
+        return self._exchange(request, method, target, ctype, body, honour_429, polite)
+
+    @staticmethod
+    def _gate(reservation: Reservation | None, key: Secret | None) -> None:
+        if reservation is None:
+            raise SpendGateError("a request that can spend needs a reservation from the guard")
+        try:
+            reservation.consume()
+        except RuntimeError as exc:
+            raise SpendGateError(str(exc)) from None
+
+    def _encode(
+        self, params: Mapping[str, str], key: Secret | None, encoding: Encoding
+    ) -> tuple[str, bytes | None, str | None, str]:
+        """The only place a key is revealed: straight into the outgoing bytes."""
+        pairs = list(params.items())
+        if key is not None:
+            pairs.insert(0, ("key", key.reveal()))
+        if encoding is Encoding.FORM:
+            return "POST", urlencode(pairs).encode(), "application/x-www-form-urlencoded", self.url
+        if encoding is Encoding.JSON:
+            return "POST", json.dumps(dict(pairs)).encode(), "application/json", self.url
+        joiner = "&" if urlsplit(self.url).query else "?"
+        return "GET", None, None, self.url + joiner + urlencode(pairs)
+
+    def _exchange(
+        self,
+        request: SentRequest,
+        method: str,
+        target: str,
+        ctype: str | None,
+        body: bytes | None,
+        honour_429: bool | None,
+        polite: bool,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json", "Connection": "close"}
+        if ctype is not None:
+            headers["Content-Type"] = ctype
+        if extra_headers:
+            headers.update(extra_headers)
+        honour = self.retry.honour_429 if honour_429 is None else honour_429
+        retries = 0
+        while True:
+            if polite and self.limiter is not None:
+                self.limiter.acquire()
+            started = self._clock()
+            try:
+                raw = self.transport.send(method, target, headers, body)
+            except TransportError as exc:
+                return self._record(request, None, self._clock() - started, str(exc), retries)
+            elapsed = self._clock() - started
+            if raw.status == 429 and honour and retries + 1 < self.retry.attempts:
+                wait = retry_after_seconds(
+                    _header(raw.headers, "Retry-After"), self.retry.default_wait
+                )
+                if wait <= self.retry.max_wait:
+                    self._sleep(wait)
+                    retries += 1
+                    continue
+            return self._record(request, raw, elapsed, None, retries)
+
+    def _record(
+        self,
+        request: SentRequest,
+        raw: RawResponse | None,
+        elapsed: float,
+        transport_error: str | None,
+        retries: int,
+    ) -> Exchange:
+        if raw is None:
+            exchange = Exchange(
+                self._seq.next(), self.display_url, request, None, (), "", None,
+                "no response", self.secrets.scrub(transport_error or ""), elapsed, retries,
+            )
+        else:
+            text = self.secrets.scrub(_decode(raw))
+            value, error = parse_json(text)
+            if len(raw.body) > _MAX_RESPONSE_BYTES:
+                value, error = None, f"response larger than {_MAX_RESPONSE_BYTES} bytes"
+            headers = tuple((k, self.secrets.scrub(v)) for k, v in raw.headers)
+            exchange = Exchange(
+                self._seq.next(), self.display_url, request, raw.status, headers, text, value,
+                error, None, elapsed, retries,
+            )
+        for observer in self.observers:
+            observer(exchange)
+        return exchange
+
+
+def _header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in headers if k.lower() == wanted), None)
+
+
+def _decode(raw: RawResponse) -> str:
+    """Body text in the declared charset (UTF-8 when none); undecodable bytes are replaced."""
+    ctype = _header(raw.headers, "Content-Type") or ""
+    charset = "utf-8"
+    for part in ctype.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            charset = value.strip('"')
+    try:
+        return raw.body[:_MAX_RESPONSE_BYTES].decode(charset, "replace")
+    except LookupError:
+        return raw.body[:_MAX_RESPONSE_BYTES].decode("utf-8", "replace")
+
+
+def _form_quote(value: str) -> bytes:
+    return urlencode({"": value})[1:].encode()

@@ -1,0 +1,148 @@
+"""Judging one test: every exchange it causes goes through the checks, and the verdicts it
+earns go into the book.
+
+The plugin opens a :class:`Judge` per test item with the clauses the item cites
+(``@pytest.mark.clause``). The HTTP client hands every exchange to the judge of the running
+test (:meth:`Judge.observe`), which applies every registered check and records each result on
+that check's clause without interrupting the test. A test's own expectations raise
+:class:`~harness.checks.CheckFailure` (recorded by the plugin) or :class:`NotApplicable`.
+When a test ends, :meth:`Judge.finish` records PASS for its cited clauses, or N/A for the ones
+it never reached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+from harness.checks import (
+    NO_FACTS,
+    CheckFailure,
+    ErrorKind,
+    Facts,
+    Grade,
+    Registry,
+    expect_error,
+)
+from harness.client import Exchange
+from harness.verdicts import NaReason, Verdict, VerdictBook
+
+__all__ = ["Judge", "NotApplicable"]
+
+
+class NotApplicable(Exception):
+    """A test (or fixture) cannot judge its clauses in this run; ``clauses`` narrows which."""
+
+    def __init__(
+        self, reason: NaReason, detail: str = "", *, clauses: Sequence[str] | None = None
+    ) -> None:
+        text = reason.value if not detail else f"{reason.value}: {detail}"
+        super().__init__(text)
+        self.reason = reason
+        self.text = text
+        self.clauses = None if clauses is None else tuple(clauses)
+
+
+class Judge:
+    """Verdict recording for one test item."""
+
+    def __init__(
+        self, book: VerdictBook, registry: Registry, test: str, cited: Iterable[str]
+    ) -> None:
+        self.book = book
+        self.registry = registry
+        self.test = test
+        self.cited = tuple(dict.fromkeys(cited))
+        self._lock = threading.Lock()
+        self._failures: list[CheckFailure] = []
+        self._settled: set[str] = set()  # cited clauses given a verdict other than PASS here
+
+    # -- observations ---------------------------------------------------------------------------
+
+    def observe(self, exchange: Exchange) -> None:
+        """Apply every registered check that needs no facts (the client calls this for every
+        exchange of the test) and record each result."""
+        self._record(exchange, NO_FACTS, with_needs=False)
+
+    def apply_facts(self, exchange: Exchange, facts: Facts) -> None:
+        """Apply the checks that need ``facts`` (pair checks, remains <= quantity, 4xx
+        meanings); the others already ran when the exchange was observed."""
+        self._record(exchange, facts, with_needs=True)
+
+    def _record(self, exchange: Exchange, facts: Facts, *, with_needs: bool) -> None:
+        for result in self.registry.run(exchange, facts):
+            if bool(result.check.needs) != with_needs:
+                continue
+            if result.failure is None:
+                self.book.record(result.clause, Verdict.PASS, test=self.test)
+            else:
+                self.record_failure(result.failure)
+
+    def expect_error(
+        self, exchange: Exchange, clause: str, what: str, kind: ErrorKind | None = None
+    ) -> str:
+        """The exchange must be a refusal; ``kind`` also grades its 4xx status (ERR-004)."""
+        if kind is not None:
+            self.apply_facts(exchange, Facts(error_kind=kind))
+        return expect_error(exchange, clause, what)
+
+    def record_failure(self, failure: CheckFailure) -> Verdict:
+        """Record a failure once (the same object may come back through the plugin)."""
+        with self._lock:
+            if any(f is failure for f in self._failures):
+                return self.book.effective(failure.clause, failure.grade.verdict)
+            self._failures.append(failure)
+            self._settled.add(failure.clause)
+        return self.book.record(
+            failure.clause,
+            failure.grade.verdict,
+            test=self.test,
+            message=failure.message,
+            exchanges=[e.evidence() for e in failure.exchanges],
+        )
+
+    def not_applicable(self, clause: str, reason: NaReason, detail: str = "") -> None:
+        """Mark one cited clause N/A without stopping the test (e.g. a MAY feature not offered)."""
+        text = reason.value if not detail else f"{reason.value}: {detail}"
+        with self._lock:
+            self._settled.add(clause)
+        self.book.record_na(clause, text, test=self.test)
+
+    def passed(self, clause: str) -> None:
+        """Record a PASS for a clause the test proved but does not cite."""
+        self.book.record(clause, Verdict.PASS, test=self.test)
+
+    # -- the end of the test --------------------------------------------------------------------
+
+    def first_must_failure(self) -> CheckFailure | None:
+        """The first failure that fails the run (FAIL on a MUST clause), if any."""
+        with self._lock:
+            failures = list(self._failures)
+        for failure in failures:
+            if (
+                failure.grade is Grade.FAIL
+                and self.book.effective(failure.clause, Verdict.FAIL) is Verdict.FAIL
+            ):
+                return failure
+        return None
+
+    def finish_passed(self) -> None:
+        """The test ran to its end: its cited clauses held (unless settled otherwise)."""
+        for clause in self._unsettled():
+            self.book.record(clause, Verdict.PASS, test=self.test)
+
+    def finish_not_applicable(self, error: NotApplicable) -> None:
+        targets = error.clauses if error.clauses is not None else self._unsettled()
+        for clause in targets:
+            self.book.record_na(clause, error.text, test=self.test)
+        with self._lock:
+            self._settled.update(targets)
+
+    def finish_stopped(self, reason: str) -> None:
+        """The test stopped early: the cited clauses it did not settle were not judged."""
+        for clause in self._unsettled():
+            self.book.record_na(clause, reason, test=self.test)
+
+    def _unsettled(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(c for c in self.cited if c not in self._settled)

@@ -1,0 +1,76 @@
+"""The text a run prints: the report header and the per-clause verdict table with evidence."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from harness import __version__, contract
+from harness.budget import SpendReport
+from harness.config import PanelConfig
+from harness.verdicts import ClauseOutcome, Verdict
+
+__all__ = ["header_lines", "summary_lines", "verdict_counts"]
+
+
+def header_lines(config: PanelConfig) -> list[str]:
+    """What makes a run reproducible: where, which dialect, which mode, what may be spent."""
+    selection = ", ".join(config.clauses) if config.clauses else "all"
+    rate = f"{config.rate_limit}/min advertised" if config.rate_limit else "not advertised"
+    return [
+        f"smm-harness {__version__}: panel {config.display_url} "
+        f"(profile {config.profile}, mode {config.mode.value})",
+        f"smm-harness: spend cap {config.max_spend} on the given keys, seed {config.seed}, "
+        f"clauses {selection}, rate limit {rate}, politeness {config.request_rate:g} req/s, "
+        f"contract {contract.contract_hash()[:12]}",
+    ]
+
+
+def verdict_counts(outcomes: Sequence[ClauseOutcome]) -> dict[str, Counter[Verdict]]:
+    """Verdicts per level (MUST, SHOULD, MAY)."""
+    counts: dict[str, Counter[Verdict]] = {}
+    for outcome in outcomes:
+        counts.setdefault(outcome.level, Counter())[outcome.verdict] += 1
+    return counts
+
+
+def summary_lines(
+    outcomes: Sequence[ClauseOutcome],
+    spend: SpendReport,
+    problems: Sequence[str] = (),
+    *,
+    width: int = 120,
+) -> list[tuple[str, Verdict | None]]:
+    """The verdict table, the evidence of every failure, totals and spend.
+
+    Each line comes with the verdict it reports (for colouring), or ``None``.
+    """
+    lines: list[tuple[str, Verdict | None]] = [
+        (f"{'clause':<12} {'level':<6} {'verdict':<10} reason / evidence", None)
+    ]
+    lines += [(o.line(width), o.verdict) for o in outcomes]
+    failed = [o for o in outcomes if o.verdict is Verdict.FAIL]
+    if failed:
+        lines.append(("", None))
+        lines.append(("evidence (keys redacted):", None))
+        for outcome in failed:
+            lines.append((f"--- {outcome.id} {outcome.title}", Verdict.FAIL))
+            for evidence in outcome.evidence:
+                lines += [(f"    {row}", None) for row in evidence.render().splitlines()]
+    lines.append(("", None))
+    for level, counter in sorted(verdict_counts(outcomes).items(), key=lambda kv: _LEVELS[kv[0]]):
+        parts = ", ".join(f"{counter[v]} {v.value}" for v in _ORDER if counter[v])
+        lines.append((f"{level}: {parts}", None))
+    lines.append((spend.line(), None))
+    lines += [(f"note: {problem}", None) for problem in problems]
+    verdict = (
+        f"NOT CERTIFIED: {len(failed)} MUST clause(s) failed"
+        if failed
+        else "CERTIFIED: no MUST clause failed"
+    )
+    lines.append((verdict, Verdict.FAIL if failed else Verdict.PASS))
+    return lines
+
+
+_LEVELS = {"MUST": 0, "SHOULD": 1, "MAY": 2}
+_ORDER = (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL, Verdict.NA)

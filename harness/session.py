@@ -1,0 +1,80 @@
+"""One certification run's shared state: client, control API, spend guard, verdict book.
+
+Built once at configure time from the :class:`~harness.config.PanelConfig` and kept on
+``config.stash`` under :data:`RUN_KEY`; the plugin points :attr:`HarnessRun.judge` at the
+running test's judge so that every exchange the client records is checked and attributed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import contract
+from harness.budget import SpendGuard
+from harness.checks import DEFAULT_REGISTRY, CheckFailure, Registry
+from harness.client import Exchange, HttpTransport, PanelClient, SecretBook, TokenBucket, Transport
+from harness.config import PanelConfig
+from harness.control import ControlClient
+from harness.driver import Panel
+from harness.judge import Judge
+from harness.verdicts import VerdictBook
+
+__all__ = ["RUN_KEY", "HarnessRun"]
+
+
+class HarnessRun:
+    """Everything a run shares between tests."""
+
+    def __init__(
+        self,
+        config: PanelConfig,
+        *,
+        transport: Transport | None = None,
+        registry: Registry = DEFAULT_REGISTRY,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.book = VerdictBook(contract.clauses().values())
+        self.secrets = SecretBook(config.secrets())
+        transport = transport or HttpTransport()
+        self.client = PanelClient(
+            config.url,
+            transport=transport,
+            limiter=TokenBucket(config.request_rate, burst=max(1.0, config.request_rate)),
+            secrets=self.secrets,
+        )
+        self.client.observers.append(self._observe)
+        self.control = (
+            ControlClient(
+                config.control_url, config.control_token, transport=transport,
+                secrets=self.secrets,
+            )
+            if config.control_url is not None and config.control_token is not None
+            else None
+        )
+        self.guard = SpendGuard(config.max_spend)
+        self.judge: Judge | None = None
+        self.panel = Panel(self)
+        self.problems: list[str] = []
+
+    def _observe(self, exchange: Exchange) -> None:
+        judge = self.judge
+        if judge is not None:
+            judge.observe(exchange)
+
+    def close(self) -> None:
+        """Cancel what can be cancelled, then read closing balances; notes problems met."""
+        problems = self.problems
+        self.judge = None
+        try:
+            self.panel.cleanup()
+        except CheckFailure as failure:
+            problems.append(f"cleanup: {failure}")
+        for wallet in self.guard.wallets():
+            try:
+                self.guard.close(wallet, self.panel.read_balance(wallet.key))
+            except CheckFailure as failure:
+                problems.append(f"closing balance of {wallet.label}: {failure.message}")
+
+
+RUN_KEY = pytest.StashKey[HarnessRun]()

@@ -1,0 +1,28 @@
+"""The services catalogue (SVC); the item checks run on every services answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.checks import expect_success
+from harness.driver import Panel
+from harness.judge import Judge
+from harness.redaction import Secret
+from harness.verdicts import NaReason
+
+
+@pytest.mark.clause(
+    "SVC-001", "SVC-002", "SVC-003", "SVC-004", "SVC-005", "SVC-006", "SVC-007", "SVC-009"
+)
+def test_catalogue(panel: Panel, main_key: Secret) -> None:
+    exchange = panel.call("services", {"action": "services"}, main_key)
+    expect_success(exchange, "SVC-001", "services answers the catalogue")
+
+
+@pytest.mark.clause("SVC-008")
+def test_dripfeed_flags(panel: Panel, judge: Judge, main_key: Secret) -> None:
+    exchange = panel.call("services", {"action": "services"}, main_key)
+    body = expect_success(exchange, "SVC-001", "services answers the catalogue")
+    items = body if isinstance(body, list) else []
+    if not any(isinstance(item, dict) and "dripfeed" in item for item in items):
+        judge.not_applicable("SVC-008", NaReason.NOT_OFFERED, "no service states dripfeed")

@@ -1,0 +1,220 @@
+"""The ``mockpanel`` command: ``serve`` the mock on a socket, or list the ``profiles``.
+
+Bare ``mockpanel`` is ``mockpanel serve`` with every default: the reference profile on
+127.0.0.1:8080 with one invented demo key. That key is printed once, because the user asked the
+server to make it up and has no other way to learn it; keys given with ``--key`` and the control
+token are never echoed, not even in error messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from contextlib import suppress
+from decimal import Decimal, InvalidOperation
+from secrets import token_hex
+from typing import TextIO
+
+from mockpanel import __version__
+from mockpanel.config import MockConfig
+from mockpanel.profiles import PROFILES, get_profile
+from mockpanel.server import API_PATH, CONTROL_PATH, serve_forever
+
+__all__ = ["DEMO_BALANCE", "build_parser", "main", "parse_key"]
+
+DEMO_BALANCE = Decimal("100.00")
+_DEFAULT_PORT = 8080
+
+
+def parse_key(text: str) -> tuple[str, Decimal]:
+    """Parse ``KEY=BALANCE`` (split at the last ``=``, so keys may contain ``=``).
+
+    Only the shape is judged here; :class:`MockConfig` judges the key and the amount. Error
+    messages never repeat the key: it is a secret even when it is malformed.
+    """
+    key, sep, raw_balance = text.rpartition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expected KEY=BALANCE, e.g. --key mykey=100.00")
+    try:
+        return key, Decimal(raw_balance)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(
+            f"the BALANCE part must be a decimal number, got {raw_balance!r}"
+        ) from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535 (0 = any free port), got {port}")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockpanel",
+        description="A stateful mock of an SMM panel API v2 (PerfectPanel-style reseller API).",
+    )
+    parser.add_argument("--version", action="version", version=f"mockpanel {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the mock panel (the default command)",
+        description="Serve the mock panel until Ctrl-C or SIGTERM.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=_DEFAULT_PORT,
+        help=f"TCP port; 0 picks a free one (default {_DEFAULT_PORT})",
+    )
+    serve.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="reference",
+        help="vendor dialect to emulate (see `mockpanel profiles`; default reference)",
+    )
+    serve.add_argument(
+        "--key",
+        dest="keys",
+        type=parse_key,
+        action="append",
+        default=[],
+        metavar="KEY=BALANCE",
+        help="an API key and its starting balance; repeatable. Without it a demo key is made up",
+    )
+    serve.add_argument(
+        "--control-token",
+        default=None,
+        metavar="TOKEN",
+        help="enable the control API under /_mock, guarded by this Bearer token",
+    )
+    serve.add_argument(
+        "--clock",
+        choices=("real", "manual"),
+        default="real",
+        help="real: orders progress with time; manual: only POST /_mock/clock/advance moves it",
+    )
+    serve.add_argument("--seed", type=int, default=0, help="seed for every random choice")
+    serve.add_argument(
+        "--journal-size",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="exchanges kept in the journal (default 1000)",
+    )
+
+    # Errors found after parsing are reported against `serve`, with its usage line.
+    serve.set_defaults(command_parser=serve)
+
+    commands.add_parser("profiles", help="list the vendor profiles, one line each")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
+    """Build the config; the flag says whether the key was invented (and so may be shown)."""
+    keys: list[tuple[str, Decimal]] = args.keys
+    invented = not keys
+    if invented:
+        keys = [(token_hex(16), DEMO_BALANCE)]
+    try:
+        config = MockConfig(
+            profile=args.profile,
+            keys=tuple(keys),
+            control_token=args.control_token,
+            clock=args.clock,
+            seed=args.seed,
+            journal_size=args.journal_size,
+        )
+    except ValueError as exc:  # MockConfig's messages never repeat a key or the token
+        args.command_parser.error(str(exc))
+    return config, invented
+
+
+def _announce(config: MockConfig, base_url: str, invented: bool, out: TextIO) -> None:
+    profile = get_profile(config.profile)
+    if config.control_token is None:
+        control = "off (pass --control-token TOKEN to enable it)"
+    else:
+        control = f"{base_url}{CONTROL_PATH} (Authorization: Bearer <your --control-token>)"
+    lines = [
+        f"mockpanel {__version__}: profile {profile.name} - {profile.summary}",
+        f"  API URL:     {base_url}{API_PATH}",
+        f"  control API: {control}",
+    ]
+    if invented:
+        ((key, balance),) = config.keys
+        lines.append(f"  demo key:    {key} (balance {balance} {profile.currency})")
+    else:
+        lines.append(f"  keys:        {len(config.keys)} from --key")
+    lines.append(f"  clock:       {config.clock}, seed {config.seed}")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), file=out, flush=True)
+
+
+async def _serve_until_signalled(
+    config: MockConfig, host: str, port: int, invented: bool, out: TextIO
+) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # No loop signal handlers on Windows: there Ctrl-C arrives as KeyboardInterrupt.
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    await serve_forever(
+        config,
+        host,
+        port,
+        stop=stop,
+        ready=lambda base_url: _announce(config, base_url, invented, out),
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config, invented = _config(args)
+    try:
+        asyncio.run(_serve_until_signalled(config, args.host, args.port, invented, sys.stdout))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"mockpanel: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    print("mockpanel: stopped", flush=True)
+    return 0
+
+
+def _profiles() -> int:
+    width = max(len(name) for name in PROFILES)
+    for name in sorted(PROFILES):
+        print(f"{name:<{width}}  {PROFILES[name].summary}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argparse exits 2 on bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "profiles":
+        return _profiles()
+    if args.command is None:
+        # Bare `mockpanel`: serve with every default.
+        args = parser.parse_args(["serve"])
+    return _serve(args)

@@ -1,0 +1,325 @@
+"""pytest fixtures that hand each test a live mock panel and a fresh tenant on it.
+
+Registered through the ``pytest11`` entry point ``mockpanel``. Nothing starts until a test asks
+for a fixture, so sessions that never use them pay only for this module's import.
+
+* ``mock_panel_server`` (session): a :class:`MockPanelServers` pool that starts one real
+  server per profile on first use, each in its own thread on a free loopback port, with a
+  random control token and a **manual clock** (orders only progress when a test calls
+  :meth:`MockPanelHandle.advance`, so tests are deterministic). The clock is shared by every
+  test of the session on that server; that is harmless because order lifecycles are timed from
+  each order's own creation and every test has its own tenant.
+* ``mock_panel`` (function): a :class:`MockPanelHandle` for a tenant minted for this test
+  alone. It is synchronous (stdlib ``urllib``), so plain ``def test_...`` functions use it.
+
+The profile comes from, in order: indirect parametrization
+(``@pytest.mark.parametrize("mock_panel", ["smmhub"], indirect=True)``), the marker
+``@pytest.mark.mock_profile("smmhub", balance="5.00")``, ``--mock-profile``, the ini option
+``mock_profile``, and finally ``reference``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from mockpanel.server import RunningPanel
+
+__all__ = [
+    "DEFAULT_BALANCE",
+    "DEFAULT_PROFILE",
+    "MockPanelError",
+    "MockPanelHandle",
+    "MockPanelServers",
+]
+
+DEFAULT_PROFILE = "reference"
+DEFAULT_BALANCE = "100.00"
+MARKER = "mock_profile"
+_INI = "mock_profile"
+_TIMEOUT_SECONDS = 10.0  # a loopback mock answers at once; this only bounds a wedged server
+
+
+class MockPanelError(Exception):
+    """The mock answered something a helper cannot use (a control call refused, not JSON)."""
+
+    def __init__(self, message: str, status: int, body: str) -> None:
+        super().__init__(f"{message} (HTTP {status}): {body[:300]}")
+        self.status = status
+        self.body = body
+
+
+def _exchange(request: urllib.request.Request) -> tuple[int, str]:
+    """Send ``request``; an HTTP error status is an answer here, not an exception."""
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:
+            return int(response.status), response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        with error:
+            return int(error.code), error.read().decode("utf-8", "replace")
+
+
+def _decode(status: int, text: str, what: str) -> Any:
+    """Parse JSON with decimals as :class:`~decimal.Decimal`: money never passes through float."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except ValueError:
+        raise MockPanelError(f"{what} did not answer JSON", status, text) from None
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+class MockPanelHandle:
+    """One tenant on a running mock panel: its API key plus helpers over the control API.
+
+    ``call`` speaks the public API exactly as a client would; the other helpers use the
+    control API (``/_mock``, Bearer token), which a real panel does not have.
+    """
+
+    def __init__(
+        self, *, base_url: str, control_token: str, profile: str, key: str, tenant: str
+    ) -> None:
+        self.base_url = base_url
+        self.profile = profile
+        self.key = key
+        self.tenant = tenant
+        self._control_token = control_token
+
+    @classmethod
+    def mint(
+        cls,
+        panel: RunningPanel,
+        balance: str | Decimal = DEFAULT_BALANCE,
+        currency: str | None = None,
+    ) -> MockPanelHandle:
+        """Create a fresh tenant on ``panel`` (through its control API) and return its handle.
+
+        Without ``currency`` the tenant gets the profile's own currency.
+        """
+        if panel.control_token is None:
+            raise ValueError("the panel has no control API (start it with a control token)")
+        return _mint(panel.base_url, panel.control_token, panel.config.profile, balance, currency)
+
+    @property
+    def url(self) -> str:
+        """The API endpoint, ``http://127.0.0.1:PORT/api/v2``."""
+        return f"{self.base_url}/api/v2"
+
+    def call(self, action: str, **params: object) -> tuple[int, Any]:
+        """POST ``action`` form-encoded with this tenant's key; return ``(status, json)``.
+
+        Parameters are sent as ``str(value)``; pass ``key=...`` to use another key. JSON
+        decimals come back as :class:`~decimal.Decimal`.
+        """
+        form = {"key": self.key, "action": action}
+        form.update({name: str(value) for name, value in params.items()})
+        request = urllib.request.Request(
+            self.url,
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        status, text = _exchange(request)
+        return status, _decode(status, text, f"action {action!r}")
+
+    def balance(self) -> Decimal:
+        """This tenant's balance, read through the public ``balance`` action."""
+        status, body = self.call("balance")
+        if not isinstance(body, Mapping) or "balance" not in body:
+            raise MockPanelError("balance answered without a balance", status, json.dumps(body))
+        return Decimal(str(body["balance"]))
+
+    def advance(self, seconds: float) -> None:
+        """Move the panel's clock forward; due order and refill transitions then apply."""
+        self._control("POST", "/clock/advance", {"seconds": seconds})
+
+    def set_outcome(
+        self,
+        order_id: int | str,
+        status: str,
+        remains: int | None = None,
+        start_count: int | None = None,
+    ) -> None:
+        """Decide how order ``order_id`` ends (e.g. ``"partial"`` with ``remains``)."""
+        payload: dict[str, object] = {"status": status}
+        if remains is not None:
+            payload["remains"] = remains
+        if start_count is not None:
+            payload["start_count"] = start_count
+        self._control("POST", f"/orders/{_segment(order_id)}/outcome", payload)
+
+    def set_refill_outcome(self, refill_id: int | str, status: str) -> None:
+        """Decide how refill ``refill_id`` ends."""
+        self._control("POST", f"/refills/{_segment(refill_id)}/outcome", {"status": status})
+
+    def journal(self) -> list[dict[str, Any]]:
+        """This tenant's recorded exchanges, oldest first (its key shown as ``[redacted]``)."""
+        query = urllib.parse.urlencode({"tenant": self.tenant})
+        exchanges: list[dict[str, Any]] = self._control("GET", f"/journal?{query}")["exchanges"]
+        return exchanges
+
+    def new_tenant(
+        self, balance: str | Decimal = DEFAULT_BALANCE, currency: str | None = None
+    ) -> MockPanelHandle:
+        """Mint another tenant on the same panel (e.g. to test isolation); returns its handle."""
+        return _mint(self.base_url, self._control_token, self.profile, balance, currency)
+
+    def _control(self, method: str, path: str, payload: object = None) -> Any:
+        return _control(self.base_url, self._control_token, method, path, payload)
+
+    def __repr__(self) -> str:
+        # The key and the control token are secrets; reprs land in assertion messages.
+        return (
+            f"MockPanelHandle(profile={self.profile!r}, tenant={self.tenant!r}, url={self.url!r})"
+        )
+
+
+def _segment(identifier: int | str) -> str:
+    return urllib.parse.quote(str(identifier), safe="")
+
+
+def _control(base_url: str, token: str, method: str, path: str, payload: object = None) -> Any:
+    """One control API request; anything but a 2xx raises :class:`MockPanelError`."""
+    data = None if payload is None else json.dumps(payload, default=_json_default).encode()
+    request = urllib.request.Request(
+        f"{base_url}/_mock{path}",
+        data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method=method,
+    )
+    status, text = _exchange(request)
+    if not 200 <= status < 300:
+        raise MockPanelError(f"control {method} {path} was refused", status, text)
+    return _decode(status, text, f"control {method} {path}")
+
+
+def _mint(
+    base_url: str, token: str, profile: str, balance: str | Decimal, currency: str | None
+) -> MockPanelHandle:
+    payload: dict[str, object] = {"balance": str(balance)}
+    if currency is not None:
+        payload["currency"] = currency
+    body = _control(base_url, token, "POST", "/tenants", payload)
+    return MockPanelHandle(
+        base_url=base_url,
+        control_token=token,
+        profile=profile,
+        key=str(body["key"]),
+        tenant=str(body["tenant"]),
+    )
+
+
+class MockPanelServers:
+    """The session's panels: one per profile, started on first use, stopped by :meth:`close`."""
+
+    def __init__(self, default_profile: str = DEFAULT_PROFILE) -> None:
+        self.default_profile = default_profile
+        self._control_token = secrets.token_urlsafe(24)
+        self._panels: dict[str, RunningPanel] = {}
+        self._stack = ExitStack()
+
+    def get(self, profile: str | None = None) -> RunningPanel:
+        """The running panel for ``profile`` (the session default when ``None``)."""
+        name = profile or self.default_profile
+        panel = self._panels.get(name)
+        if panel is None:
+            # Imported here so that merely loading the plugin never imports aiohttp.
+            from mockpanel.config import MockConfig
+            from mockpanel.server import run_panel
+
+            # MockConfig refuses an unknown profile with a ValueError listing the known ones.
+            config = MockConfig(profile=name, control_token=self._control_token, clock="manual")
+            panel = self._stack.enter_context(run_panel(config))
+            self._panels[name] = panel
+        return panel
+
+    def close(self) -> None:
+        """Stop every panel; re-raises an error that happened inside a server thread."""
+        self._panels.clear()
+        self._stack.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockpanel", "SMM mock panel fixtures")
+    group.addoption(
+        "--mock-profile",
+        dest="mock_profile",
+        default=None,
+        metavar="NAME",
+        help="profile for mock_panel when a test names none (default: ini mock_profile)",
+    )
+    parser.addini(
+        _INI,
+        help="profile for mock_panel when a test names none (default: reference)",
+        default=DEFAULT_PROFILE,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(name, *, balance='{DEFAULT_BALANCE}', currency=None): serve mock_panel with "
+        "this vendor profile and give its fresh tenant this balance",
+    )
+
+
+def _session_profile(config: pytest.Config) -> str:
+    option = config.getoption("mock_profile")
+    return str(option or config.getini(_INI) or DEFAULT_PROFILE)
+
+
+@pytest.fixture(scope="session")
+def mock_panel_server(pytestconfig: pytest.Config) -> Iterator[MockPanelServers]:
+    """Session pool of running mock panels, one per profile used (manual clock)."""
+    servers = MockPanelServers(_session_profile(pytestconfig))
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture
+def mock_panel(
+    request: pytest.FixtureRequest, mock_panel_server: MockPanelServers
+) -> Iterator[MockPanelHandle]:
+    """A fresh tenant on a running mock panel, for this test only.
+
+    If the mock itself breaks while the test runs (an unexpected exception, answered as a
+    500), the test errors at teardown with that exception: a mock bug never passes silently.
+    """
+    marker = request.node.get_closest_marker(MARKER)
+    marker_kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    marker_profile = marker_kwargs.pop("name", None)
+    if marker is not None and marker.args:
+        if len(marker.args) > 1 or marker_profile is not None:
+            pytest.fail(f"@pytest.mark.{MARKER} takes exactly one profile name", pytrace=False)
+        marker_profile = marker.args[0]
+    balance = marker_kwargs.pop("balance", DEFAULT_BALANCE)
+    currency = marker_kwargs.pop("currency", None)
+    if marker_kwargs:
+        unknown = ", ".join(sorted(marker_kwargs))
+        pytest.fail(f"@pytest.mark.{MARKER} got unknown arguments: {unknown}", pytrace=False)
+    profile = getattr(request, "param", None) or marker_profile
+    try:
+        panel = mock_panel_server.get(None if profile is None else str(profile))
+    except ValueError as error:
+        pytest.fail(str(error), pytrace=False)
+    known_failures = len(panel.failures)
+    yield MockPanelHandle.mint(panel, balance, currency)
+    new_failures = panel.failures[known_failures:]
+    if new_failures:
+        raise new_failures[0]

@@ -1,0 +1,79 @@
+"""The ledger: one account per tenant, exact debits and credits, never below zero.
+
+A debit checks and subtracts in one step and refuses with ``INSUFFICIENT_FUNDS`` having
+changed nothing, which is what makes "check funds, then charge" atomic for the facade. Each
+account keeps its opening balance and running totals, so ``balance == opening - debited +
+credited`` can be checked at any time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.state.money import check_amount, quantize
+
+__all__ = ["Account", "Ledger"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account's figures at one instant."""
+
+    opening: Decimal
+    debited: Decimal
+    credited: Decimal
+    balance: Decimal
+
+
+class Ledger:
+    """Accounts keyed by tenant id, all amounts at ``places`` decimals."""
+
+    __slots__ = ("_accounts", "_places")
+
+    def __init__(self, places: int) -> None:
+        self._places = places
+        self._accounts: dict[str, Account] = {}
+
+    def open(self, account: str, balance: Decimal) -> None:
+        """Open ``account`` with ``balance`` (finite, >= 0, at most ``places`` decimals)."""
+        if account in self._accounts:
+            raise ValueError(f"account {account!r} already exists")
+        opening = check_amount(balance, self._places)
+        zero = quantize(Decimal(0), self._places)
+        self._accounts[account] = Account(opening, zero, zero, opening)
+
+    def account(self, account: str) -> Account:
+        """The figures of ``account``; ``KeyError`` if it was never opened."""
+        return self._accounts[account]
+
+    def balance(self, account: str) -> Decimal:
+        return self._accounts[account].balance
+
+    def _amount(self, amount: Decimal) -> Decimal:
+        if not amount.is_finite() or amount <= 0 or quantize(amount, self._places) != amount:
+            raise ValueError(f"a movement must be a positive amount at {self._places} places")
+        return amount
+
+    def debit(self, account: str, amount: Decimal) -> Decimal:
+        """Take ``amount``; ``INSUFFICIENT_FUNDS`` (needed, balance) if it would go negative."""
+        amount = self._amount(amount)
+        current = self._accounts[account]
+        if amount > current.balance:
+            raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, needed=amount, balance=current.balance)
+        updated = Account(
+            current.opening, current.debited + amount, current.credited, current.balance - amount
+        )
+        self._accounts[account] = updated
+        return updated.balance
+
+    def credit(self, account: str, amount: Decimal) -> Decimal:
+        """Give back ``amount`` (a refund)."""
+        amount = self._amount(amount)
+        current = self._accounts[account]
+        updated = Account(
+            current.opening, current.debited, current.credited + amount, current.balance + amount
+        )
+        self._accounts[account] = updated
+        return updated.balance

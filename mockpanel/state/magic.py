@@ -1,0 +1,82 @@
+"""Magic links: an order's link can carry the outcome it should end with, for black-box suites.
+
+Like a payment provider's test card numbers: ``https://x.test/p?mock_outcome=partial&mock_remains=157``
+makes the order end ``Partial`` with 157 remaining when its lifecycle runs out, with no control
+API needed. Only the query string is read; any other link behaves normally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import parse_qs, urlsplit
+
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.state.catalog import MAX_COUNT
+from mockpanel.state.orders import OrderStatus, Outcome
+
+__all__ = ["MagicLink", "MagicOutcome", "parse_magic_link", "planned_outcome"]
+
+OUTCOME_PARAM = "mock_outcome"
+REMAINS_PARAM = "mock_remains"
+
+
+class MagicOutcome(StrEnum):
+    """The outcomes a link may ask for (lower case in the URL, matched case-insensitively)."""
+
+    PARTIAL = "partial"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class MagicLink:
+    """The outcome a link asks for; ``remains`` only matters for ``partial``."""
+
+    outcome: MagicOutcome
+    remains: int | None = None
+
+
+def _last(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+def parse_magic_link(link: str) -> MagicLink | None:
+    """The magic outcome carried by ``link``'s query string, or ``None`` when it has none.
+
+    A present but unusable ``mock_outcome`` or ``mock_remains`` is refused with
+    ``INVALID_PARAM`` naming that query parameter, so a typo never silently places a normal
+    order.
+    """
+    query = parse_qs(urlsplit(link).query, keep_blank_values=True)
+    raw_outcome = _last(query, OUTCOME_PARAM)
+    if raw_outcome is None:
+        return None
+    try:
+        outcome = MagicOutcome(raw_outcome.lower())
+    except ValueError:
+        raise DomainError(
+            ErrorCode.INVALID_PARAM, param=OUTCOME_PARAM, value=raw_outcome[:64]
+        ) from None
+    raw_remains = _last(query, REMAINS_PARAM)
+    if raw_remains is None or outcome is not MagicOutcome.PARTIAL:
+        return MagicLink(outcome)
+    if not (raw_remains.isascii() and raw_remains.isdigit()) or int(raw_remains) > MAX_COUNT:
+        raise DomainError(ErrorCode.INVALID_PARAM, param=REMAINS_PARAM, value=raw_remains[:64])
+    return MagicLink(outcome, int(raw_remains))
+
+
+def planned_outcome(magic: MagicLink | None, quantity: int) -> Outcome:
+    """The outcome an order of ``quantity`` ends with when its lifecycle runs out.
+
+    Default: Completed with nothing remaining. Partial: ``mock_remains`` (default
+    ``quantity // 2``) clamped to ``1..quantity`` so it is a real partial. Canceled: everything
+    remains (and the whole charge is refunded).
+    """
+    if magic is None or magic.outcome is MagicOutcome.COMPLETED:
+        return Outcome(OrderStatus.COMPLETED, 0)
+    if magic.outcome is MagicOutcome.CANCELED:
+        return Outcome(OrderStatus.CANCELED, quantity)
+    wanted = quantity // 2 if magic.remains is None else magic.remains
+    return Outcome(OrderStatus.PARTIAL, min(max(wanted, 1), quantity))

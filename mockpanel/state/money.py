@@ -1,0 +1,117 @@
+"""Money arithmetic: exact ``Decimal`` amounts quantized to the panel's places, half up.
+
+Every amount the state layer stores or reports passes through here, so rounding happens in
+exactly one way. Arithmetic runs in a private context with enough precision that products of a
+rate and a quantity are exact before the single final rounding; the thread's ambient decimal
+context (which any caller may have changed) is never used.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+
+__all__ = [
+    "MAX_AMOUNT",
+    "check_amount",
+    "format_money",
+    "parse_money",
+    "per_thousand",
+    "pro_rata",
+    "quantize",
+    "quantum",
+    "smallest_chargeable",
+]
+
+# A ceiling on any balance or price: keeps every product far inside the private precision.
+MAX_AMOUNT = Decimal(10) ** 15
+
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _context() -> Context:
+    # A fresh context per call: contexts are mutable, so none is kept at module level.
+    return Context(prec=60, rounding=ROUND_HALF_UP)
+
+
+def quantum(places: int) -> Decimal:
+    """The smallest amount at ``places`` decimal places (``places=5`` -> ``0.00001``)."""
+    if places < 0:
+        raise ValueError(f"places must be >= 0, got {places}")
+    return Decimal(1).scaleb(-places)
+
+
+def quantize(amount: Decimal, places: int) -> Decimal:
+    """``amount`` rounded half up to ``places`` decimal places."""
+    if not amount.is_finite():
+        raise ValueError(f"amount must be finite, got {amount}")
+    return amount.quantize(quantum(places), context=_context())
+
+
+def per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:
+    """The charge of ``quantity`` units at ``rate`` per 1000, ``quantize(rate * qty / 1000)``."""
+    ctx = _context()
+    exact = ctx.multiply(rate, Decimal(quantity)).scaleb(-3, context=ctx)
+    return exact.quantize(quantum(places), context=ctx)
+
+
+def pro_rata(charge: Decimal, part: int, whole: int, places: int) -> Decimal:
+    """``quantize(charge * part / whole)`` computed exactly (integer half-up division).
+
+    Used for partial refunds, where ``part`` is what was not delivered; the result is never
+    more than ``charge`` because ``0 <= part <= whole``.
+    """
+    if whole <= 0 or not 0 <= part <= whole:
+        raise ValueError(f"need 0 <= part <= whole and whole > 0, got {part}/{whole}")
+    units = int(quantize(charge, places).scaleb(places, context=_context()))
+    numerator = units * part
+    rounded = (2 * numerator + whole) // (2 * whole)
+    ctx = _context()
+    return Decimal(rounded).scaleb(-places, context=ctx).quantize(quantum(places), context=ctx)
+
+
+def parse_money(text: str, places: int) -> Decimal:
+    """A non-negative amount from plain decimal text (``"12.5"``), refusing anything ambiguous.
+
+    Refused with ``ValueError``: signs, exponents, NaN/Infinity, more than ``places`` decimals
+    (money is never silently rounded on the way in) and amounts of ``MAX_AMOUNT`` or more.
+    """
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise ValueError(f"not a plain non-negative decimal amount: {text!r}")
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:  # unreachable for matched text; kept so errors stay typed
+        raise ValueError(f"not a decimal amount: {text!r}") from exc
+    return check_amount(value, places)
+
+
+def check_amount(value: Decimal, places: int) -> Decimal:
+    """``value`` quantized to ``places`` if it is a finite, non-negative, exact amount."""
+    if not value.is_finite():
+        raise ValueError(f"amount must be finite, got {value}")
+    if value < 0:
+        raise ValueError(f"amount must not be negative, got {value}")
+    if value >= MAX_AMOUNT:
+        raise ValueError(f"amount must be below {MAX_AMOUNT}, got {value}")
+    rounded = quantize(value, places)
+    if rounded != value:
+        raise ValueError(f"amount {value} has more than {places} decimal places")
+    return rounded
+
+
+def format_money(amount: Decimal, places: int) -> str:
+    """Fixed-point text with exactly ``places`` decimals, never an exponent (``"0.00001"``)."""
+    return f"{quantize(amount, places):.{places}f}"
+
+
+def smallest_chargeable(rate: Decimal, places: int) -> int:
+    """The least quantity whose per-1000 charge at ``rate`` does not round to zero."""
+    if not rate > 0:
+        raise ValueError(f"rate must be > 0, got {rate}")
+    ctx = _context()
+    # charge > 0  <=>  rate * q / 1000 >= quantum / 2  <=>  q >= 500 * quantum / rate
+    bound = ctx.divide(ctx.multiply(Decimal(500), quantum(places)), rate)
+    least = max(1, int(bound.to_integral_value(rounding=ROUND_CEILING, context=ctx)))
+    while per_thousand(rate, least, places) == 0:  # guards the algebra; at most one step
+        least += 1
+    return least

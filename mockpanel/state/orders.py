@@ -1,0 +1,162 @@
+"""Order records: the status vocabulary, its declared transitions, and how remains fall.
+
+An :class:`Order` is the state layer's mutable record; callers only ever see the frozen
+:class:`OrderView` it renders at a given instant. Money is not moved here (that is the
+ledger's job) but the amount a final status refunds is computed here, in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from mockpanel.state.catalog import Service, ServiceType
+from mockpanel.state.money import pro_rata, quantize
+from mockpanel.state.transitions import check_transition
+
+__all__ = ["FINAL_ORDER_STATUSES", "ORDER_TRANSITIONS", "Order", "OrderStatus", "OrderView",
+           "Outcome", "Progress"]
+
+
+class OrderStatus(StrEnum):
+    """The canonical order statuses (PerfectPanel spelling)."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "In progress"
+    COMPLETED = "Completed"
+    PARTIAL = "Partial"
+    CANCELED = "Canceled"
+
+
+_S = OrderStatus
+_ENDINGS = frozenset({_S.COMPLETED, _S.PARTIAL, _S.CANCELED})
+
+# Forward only; Completed, Partial and Canceled have no entry, so they are absorbing.
+ORDER_TRANSITIONS: Final = MappingProxyType(
+    {
+        _S.PENDING: frozenset({_S.IN_PROGRESS}) | _ENDINGS,
+        _S.IN_PROGRESS: _ENDINGS,
+    }
+)
+FINAL_ORDER_STATUSES: Final = _ENDINGS
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an order ends: a final status and the remains it ends with."""
+
+    status: OrderStatus
+    remains: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A timed delivery: remains fall linearly from ``start_remains`` to ``target`` over
+    ``duration`` seconds from ``started_at``."""
+
+    started_at: float
+    duration: float
+    start_remains: int
+    target: int
+
+    def remains_at(self, now: float) -> int:
+        if self.duration <= 0 or now >= self.started_at + self.duration:
+            return self.target
+        done = max(0.0, (now - self.started_at) / self.duration)
+        span = self.start_remains - self.target
+        # ceil keeps remains above the target until the delivery time is really over.
+        return self.target + min(span, math.ceil(span * (1.0 - done)))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order as the API reports it at one instant. ``charge`` is exactly what was debited;
+    ``refunded`` is what has been credited back since (partial or full)."""
+
+    id: str
+    tenant_id: str
+    service_id: int
+    service_type: ServiceType
+    link: str | None
+    quantity: int
+    charge: Decimal
+    refunded: Decimal
+    status: OrderStatus
+    start_count: int | None
+    remains: int
+    currency: str
+    runs: int | None
+    interval: int | None
+    created_at: float
+    finished_at: float | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """The mutable record behind an order. ``generation`` increases whenever a control outcome
+    takes over, which voids every timed event scheduled under an earlier generation."""
+
+    id: str
+    tenant_id: str
+    service: Service
+    link: str | None
+    quantity: int
+    charge: Decimal
+    currency: str
+    runs: int | None
+    interval: int | None
+    created_at: float
+    planned: Outcome
+    remains: int
+    refunded: Decimal  # zero at the panel's places until a refund
+    status: OrderStatus = OrderStatus.PENDING
+    start_count: int | None = None
+    progress: Progress | None = None
+    finished_at: float | None = None
+    generation: int = 0
+
+    def remains_at(self, now: float) -> int:
+        if self.status is OrderStatus.IN_PROGRESS and self.progress is not None:
+            return self.progress.remains_at(now)
+        return self.remains
+
+    def move(self, target: OrderStatus, at: float) -> None:
+        """Change status along a declared transition; record when a final status was reached."""
+        check_transition(ORDER_TRANSITIONS, "order", self.id, self.status, target)
+        self.status = target
+        if target in FINAL_ORDER_STATUSES:
+            self.progress = None
+            self.finished_at = at
+
+    def refund_for(self, outcome: Outcome, places: int) -> Decimal:
+        """What ending with ``outcome`` gives back: a pro-rata part for Partial, all for
+        Canceled, nothing for Completed."""
+        if outcome.status is OrderStatus.CANCELED:
+            return self.charge
+        if outcome.status is OrderStatus.PARTIAL:
+            return pro_rata(self.charge, outcome.remains, self.quantity, places)
+        return quantize(Decimal(0), places)
+
+    def view(self, now: float) -> OrderView:
+        return OrderView(
+            id=self.id,
+            tenant_id=self.tenant_id,
+            service_id=self.service.id,
+            service_type=self.service.type,
+            link=self.link,
+            quantity=self.quantity,
+            charge=self.charge,
+            refunded=self.refunded,
+            status=self.status,
+            start_count=self.start_count,
+            remains=self.remains_at(now),
+            currency=self.currency,
+            runs=self.runs,
+            interval=self.interval,
+            created_at=self.created_at,
+            finished_at=self.finished_at,
+        )

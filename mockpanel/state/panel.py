@@ -1,0 +1,469 @@
+"""The panel state facade: every API and control operation on tenants, orders and refills.
+
+Each public method takes the lock, settles the timed events that are due, validates
+everything, and only then changes anything; so a :class:`DomainError` (or ``ValueError`` /
+``KeyError`` on the control plane) always leaves the state exactly as it was, and a funds
+check and its debit can never be separated by another call, from a coroutine or a thread.
+
+Decisions documented here (the wire layer and the harness rely on them):
+
+- Ids: order and refill ids come from one counter each per panel, so they are unique across
+  tenants; another tenant's id answers ``UNKNOWN_ORDER`` / ``UNKNOWN_REFILL`` with the same
+  params (``order=<id as given>`` / ``refill=<id as given>``) as a never-issued id.
+- ``reset()`` forgets tenants, keys, balances, orders, refills and pending timers, but the id
+  and tenant counters keep counting and listeners stay subscribed: an id or a ``Tenant`` held
+  from before the reset can never alias something created after it. A stale ``Tenant`` is
+  refused with ``INVALID_KEY``.
+- Refills are allowed for ``Completed`` orders only (not ``Partial``), within
+  ``service.refill_days`` days of the order's completion.
+- Cancel refunds the whole charge and leaves ``remains == quantity``; a Partial refunds
+  ``quantize(charge * remains / quantity)``. Each order's refund happens once: final statuses
+  are absorbing.
+- Listeners hear every order status change (timed or control or cancel), not the creation,
+  with the order as it was at the moment of the change. They run under the lock and must not
+  raise; an exception reaches the caller after the change is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.state.catalog import MAX_COUNT, Service
+from mockpanel.state.clock import Clock, check_seconds
+from mockpanel.state.config import StateConfig
+from mockpanel.state.ids import IdSequence
+from mockpanel.state.ledger import Ledger
+from mockpanel.state.money import check_amount, format_money, quantize
+from mockpanel.state.orders import Order, OrderStatus, OrderView, Outcome, Progress
+from mockpanel.state.params import validate_add
+from mockpanel.state.refills import FINAL_REFILL_STATUSES, Refill, RefillStatus, RefillView
+from mockpanel.state.schedule import Event, EventKind, Scheduler
+from mockpanel.state.snapshot import order_json, refill_json
+from mockpanel.state.tenants import KeyRing, Tenant, check_currency, new_key
+from mockpanel.state.transitions import check_transition
+
+__all__ = ["OrderListener", "PanelState"]
+
+OrderListener = Callable[[OrderView], None]
+
+_DAY = 86_400.0
+_START_COUNT_SPAN = 50_000
+
+
+@dataclass(slots=True)
+class _Book:
+    """What one tenant owns, in creation order (so listing never scans other tenants)."""
+
+    tenant: Tenant
+    order_ids: list[str] = field(default_factory=list)
+    refill_ids: list[str] = field(default_factory=list)
+
+
+def _count_or_none(name: str, value: int | None, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ValueError(f"{name} must be an int in 0..{high}, got {value!r}")
+    return value
+
+
+class PanelState:
+    """The whole state of one mock panel."""
+
+    def __init__(self, config: StateConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._catalog: Mapping[int, Service] = MappingProxyType(
+            {service.id: service for service in config.catalog}
+        )
+        alphanumeric = config.id_style == "alphanumeric"
+        self._order_ids = IdSequence(config.id_style, config.seed, "order")
+        self._refill_ids = IdSequence(
+            config.id_style, config.seed, "refill", prefix="R" if alphanumeric else "", width=5
+        )
+        self._tenant_count = 0
+        self._listeners: list[OrderListener] = []
+        self._keys = KeyRing()
+        self._ledger = Ledger(config.money_places)
+        self._books: dict[str, _Book] = {}
+        self._orders: dict[str, Order] = {}
+        self._refills: dict[str, Refill] = {}
+        self._scheduler = Scheduler()
+
+    # ----------------------------------------------------------------- tenants and money
+
+    def create_tenant(
+        self, balance: Decimal, currency: str | None = None, key: str | None = None
+    ) -> tuple[Tenant, str]:
+        """A new isolated tenant with ``balance`` and its API key (random when ``key`` is None).
+
+        ``ValueError`` for a bad balance (negative, non-finite, float, too many decimals), a
+        bad currency, or a key that is malformed or already in use; nothing is created then.
+        """
+        if isinstance(balance, int) and not isinstance(balance, bool):
+            balance = Decimal(balance)
+        if not isinstance(balance, Decimal):
+            raise ValueError(f"balance must be a Decimal, got {type(balance).__name__}")
+        with self._lock:
+            self._settle()
+            opening = check_amount(balance, self.config.money_places)
+            tenant = Tenant(
+                f"t{self._tenant_count + 1}",
+                check_currency(self.config.default_currency if currency is None else currency),
+            )
+            secret = new_key() if key is None else key
+            self._keys.add(secret, tenant)  # validates the key; the first mutation
+            self._tenant_count += 1
+            self._ledger.open(tenant.id, opening)
+            self._books[tenant.id] = _Book(tenant)
+            return tenant, secret
+
+    def authenticate(self, key: str) -> Tenant | None:
+        """The tenant owning ``key`` (constant-time comparison of digests), or ``None``."""
+        if not isinstance(key, str):
+            return None
+        with self._lock:
+            self._settle()
+            return self._keys.find(key)
+
+    def balance(self, tenant: Tenant) -> Decimal:
+        with self._lock:
+            self._settle()
+            self._book(tenant)
+            return self._ledger.balance(tenant.id)
+
+    def services(self) -> tuple[Service, ...]:
+        return self.config.catalog
+
+    # ----------------------------------------------------------------------- orders
+
+    def place_order(self, tenant: Tenant, service: str, params: Mapping[str, str]) -> OrderView:
+        """Validate, price, debit and create an order from raw form strings.
+
+        Refusals, in precedence order: the service, the parameters, the quantity bounds, then
+        ``INSUFFICIENT_FUNDS``; see :mod:`mockpanel.state.params`.
+        """
+        with self._lock:
+            now = self._settle()
+            book = self._book(tenant)
+            request = validate_add(self._catalog, service, params, self.config.money_places)
+            order_id = self._order_ids.peek()
+            self._ledger.debit(tenant.id, request.charge)  # INSUFFICIENT_FUNDS changes nothing
+            self._order_ids.next()
+            order = Order(
+                id=order_id,
+                tenant_id=tenant.id,
+                service=request.service,
+                link=request.link,
+                quantity=request.quantity,
+                charge=request.charge,
+                currency=tenant.currency,
+                runs=request.runs,
+                interval=request.interval,
+                created_at=now,
+                planned=request.planned,
+                remains=request.quantity,
+                refunded=quantize(Decimal(0), self.config.money_places),
+            )
+            self._orders[order_id] = order
+            book.order_ids.append(order_id)
+            self._scheduler.push(
+                now + self.config.timings.order_pending, EventKind.ORDER_START, order_id, 0
+            )
+            return order.view(now)
+
+    def order(self, tenant: Tenant, order_id: str) -> OrderView:
+        with self._lock:
+            now = self._settle()
+            return self._owned_order(tenant, order_id).view(now)
+
+    def orders(self, tenant: Tenant) -> tuple[OrderView, ...]:
+        """All of ``tenant``'s orders, oldest first."""
+        with self._lock:
+            now = self._settle()
+            book = self._book(tenant)
+            return tuple(self._orders[oid].view(now) for oid in book.order_ids)
+
+    def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
+        """Cancel with a full refund, when the service allows it and the status is cancellable."""
+        with self._lock:
+            now = self._settle()
+            order = self._owned_order(tenant, order_id)
+            if not order.service.cancel or order.status not in self.config.cancellable:
+                raise DomainError(
+                    ErrorCode.ORDER_NOT_CANCELLABLE, order=order_id, status=order.status
+                )
+            order.generation += 1
+            self._finish(order, Outcome(OrderStatus.CANCELED, order.quantity), now)
+            view = order.view(now)
+            self._notify(view)
+            return view
+
+    # ---------------------------------------------------------------------- refills
+
+    def refill(self, tenant: Tenant, order_id: str) -> RefillView:
+        """Request a refill of a Completed order of a refill service, inside its window."""
+        with self._lock:
+            now = self._settle()
+            book = self._book(tenant)
+            order = self._owned_order(tenant, order_id)
+            if not order.service.refill:
+                raise DomainError(ErrorCode.REFILL_NOT_AVAILABLE, order=order_id)
+            if order.status is not OrderStatus.COMPLETED or order.finished_at is None:
+                raise DomainError(
+                    ErrorCode.ORDER_NOT_COMPLETED, order=order_id, status=order.status
+                )
+            if now > order.finished_at + order.service.refill_days * _DAY:
+                raise DomainError(ErrorCode.REFILL_WINDOW_EXPIRED, order=order_id)
+            refill = Refill(self._refill_ids.peek(), tenant.id, order.id, now)
+            self._refill_ids.next()
+            self._refills[refill.id] = refill
+            book.refill_ids.append(refill.id)
+            self._scheduler.push(
+                now + self.config.timings.refill_pending, EventKind.REFILL_START, refill.id, 0
+            )
+            return refill.view()
+
+    def refill_status(self, tenant: Tenant, refill_id: str) -> RefillView:
+        with self._lock:
+            self._settle()
+            self._book(tenant)
+            refill = self._refills.get(refill_id) if isinstance(refill_id, str) else None
+            if refill is None or refill.tenant_id != tenant.id:
+                raise DomainError(ErrorCode.UNKNOWN_REFILL, refill=refill_id)
+            return refill.view()
+
+    # ---------------------------------------------------------------- control plane
+
+    def set_order_outcome(
+        self,
+        order_id: str,
+        status: OrderStatus,
+        remains: int | None = None,
+        start_count: int | None = None,
+    ) -> OrderView:
+        """Force an order's status, with the money movement that status implies.
+
+        ``In progress`` (from Pending; ``remains`` 0..quantity, default quantity),
+        ``Completed`` (remains 0), ``Partial`` (0 < remains <= quantity, default
+        ``quantity // 2`` clamped to 1..quantity; refunds ``charge * remains / quantity``),
+        ``Canceled`` (full refund). The order's timed transitions are void afterwards.
+        ``KeyError`` for an unknown id, :class:`InvalidTransition` for a move the declared
+        transitions forbid (anything out of a final status), ``ValueError`` for bad numbers.
+        """
+        with self._lock:
+            now = self._settle()
+            order = self._orders[order_id]
+            target = OrderStatus(status)
+            check_transition(_ORDER_CONTROL, "order", order.id, order.status, target)
+            start = _count_or_none("start_count", start_count, MAX_COUNT)
+            wanted = _count_or_none("remains", remains, order.quantity)
+            outcome = _control_outcome(target, wanted, order.quantity)
+            if start is None and order.start_count is None and target is not OrderStatus.CANCELED:
+                start = self._planned_start_count(order.id)
+            # validated: from here on nothing can fail
+            order.generation += 1
+            if start is not None:
+                order.start_count = start
+            if outcome is None:
+                order.move(OrderStatus.IN_PROGRESS, now)
+                order.progress = None
+                order.remains = order.quantity if wanted is None else wanted
+            else:
+                self._finish(order, outcome, now)
+            view = order.view(now)
+            self._notify(view)
+            return view
+
+    def set_refill_outcome(self, refill_id: str, status: RefillStatus) -> RefillView:
+        """Force a refill to ``Completed`` or ``Rejected``; its timers are void afterwards."""
+        with self._lock:
+            now = self._settle()
+            refill = self._refills[refill_id]
+            target = RefillStatus(status)
+            if target not in FINAL_REFILL_STATUSES:
+                raise ValueError(f"a refill outcome is Completed or Rejected, got {target.value!r}")
+            refill.move(target, now)
+            refill.generation += 1
+            return refill.view()
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock forward and apply every transition that has become due."""
+        check_seconds(seconds)
+        with self._lock:
+            self._settle()
+            self.clock.advance(seconds)
+            self._settle()
+
+    def reset(self) -> None:
+        """Forget all tenants, keys, orders, refills and timers; counters keep counting."""
+        with self._lock:
+            self._keys = KeyRing()
+            self._ledger = Ledger(self.config.money_places)
+            self._books = {}
+            self._orders = {}
+            self._refills = {}
+            self._scheduler = Scheduler()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-ready data (money as strings). API keys are never in it."""
+        with self._lock:
+            now = self._settle()
+            places = self.config.money_places
+            tenants = []
+            for book in self._books.values():
+                account = self._ledger.account(book.tenant.id)
+                tenants.append(
+                    {
+                        "id": book.tenant.id,
+                        "currency": book.tenant.currency,
+                        "balance": format_money(account.balance, places),
+                        "opening_balance": format_money(account.opening, places),
+                        "debited": format_money(account.debited, places),
+                        "credited": format_money(account.credited, places),
+                        "orders": list(book.order_ids),
+                        "refills": list(book.refill_ids),
+                    }
+                )
+            return {
+                "now": now,
+                "money_places": places,
+                "tenants": tenants,
+                "orders": [order_json(o.view(now), places) for o in self._orders.values()],
+                "refills": [refill_json(r.view()) for r in self._refills.values()],
+                "scheduled_events": len(self._scheduler),
+            }
+
+    def subscribe(self, listener: OrderListener) -> None:
+        """Call ``listener`` with the order on every order status change."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    # -------------------------------------------------------------------- internals
+
+    def _book(self, tenant: Tenant) -> _Book:
+        book = self._books.get(tenant.id)
+        if book is None or book.tenant != tenant:
+            raise DomainError(ErrorCode.INVALID_KEY)
+        return book
+
+    def _owned_order(self, tenant: Tenant, order_id: str) -> Order:
+        self._book(tenant)
+        order = self._orders.get(order_id) if isinstance(order_id, str) else None
+        if order is None or order.tenant_id != tenant.id:
+            raise DomainError(ErrorCode.UNKNOWN_ORDER, order=order_id)
+        return order
+
+    def _planned_start_count(self, order_id: str) -> int:
+        digest = hashlib.sha256(f"{self.config.seed}:start_count:{order_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % _START_COUNT_SPAN
+
+    def _finish(self, order: Order, outcome: Outcome, at: float) -> None:
+        """End ``order`` with ``outcome`` and refund what it gives back (once: final is final)."""
+        refund = order.refund_for(outcome, self.config.money_places)
+        order.move(outcome.status, at)
+        order.remains = outcome.remains
+        if refund > 0:
+            self._ledger.credit(order.tenant_id, refund)
+            order.refunded += refund
+
+    def _notify(self, view: OrderView) -> None:
+        for listener in tuple(self._listeners):
+            listener(view)
+
+    def _settle(self) -> float:
+        """Apply every due event in due order; return the current time."""
+        now = self.clock.now()
+        while (event := self._scheduler.pop_due(now)) is not None:
+            self._apply(event)
+        return now
+
+    def _apply(self, event: Event) -> None:
+        timings = self.config.timings
+        if event.kind in (EventKind.REFILL_START, EventKind.REFILL_FINISH):
+            refill = self._refills.get(event.target)
+            if refill is None or refill.generation != event.generation:
+                return
+            if event.kind is EventKind.REFILL_START and refill.status is RefillStatus.PENDING:
+                refill.move(RefillStatus.IN_PROGRESS, event.due)
+                self._scheduler.push(
+                    event.due + timings.refill_in_progress,
+                    EventKind.REFILL_FINISH,
+                    refill.id,
+                    refill.generation,
+                )
+            elif (
+                event.kind is EventKind.REFILL_FINISH
+                and refill.status is RefillStatus.IN_PROGRESS
+            ):
+                refill.move(RefillStatus.COMPLETED, event.due)
+            return
+        order = self._orders.get(event.target)
+        if order is None or order.generation != event.generation:
+            return
+        if event.kind is EventKind.ORDER_START and order.status is OrderStatus.PENDING:
+            order.move(OrderStatus.IN_PROGRESS, event.due)
+            order.start_count = self._planned_start_count(order.id)
+            order.progress = Progress(
+                event.due, timings.order_in_progress, order.quantity, order.planned.remains
+            )
+            self._scheduler.push(
+                event.due + timings.order_in_progress,
+                EventKind.ORDER_FINISH,
+                order.id,
+                order.generation,
+            )
+        elif event.kind is EventKind.ORDER_FINISH and order.status is OrderStatus.IN_PROGRESS:
+            self._finish(order, order.planned, event.due)
+        else:
+            return
+        self._notify(order.view(event.due))
+
+
+# The moves the control plane may make: the order transitions minus "In progress" once an
+# order is already in progress (the control plane sets In progress only from Pending).
+_ORDER_CONTROL: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
+    {
+        OrderStatus.PENDING: frozenset(
+            {
+                OrderStatus.IN_PROGRESS,
+                OrderStatus.COMPLETED,
+                OrderStatus.PARTIAL,
+                OrderStatus.CANCELED,
+            }
+        ),
+        OrderStatus.IN_PROGRESS: frozenset(
+            {OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED}
+        ),
+    }
+)
+
+
+def _control_outcome(target: OrderStatus, remains: int | None, quantity: int) -> Outcome | None:
+    """The final outcome a control request asks for (``None`` for In progress), or ValueError."""
+    match target:
+        case OrderStatus.PENDING:
+            raise ValueError("Pending is not a control outcome")
+        case OrderStatus.IN_PROGRESS:
+            return None
+        case OrderStatus.COMPLETED:
+            if remains not in (None, 0):
+                raise ValueError(f"Completed means remains 0, got {remains}")
+            return Outcome(OrderStatus.COMPLETED, 0)
+        case OrderStatus.PARTIAL:
+            wanted = min(max(quantity // 2, 1), quantity) if remains is None else remains
+            if not 0 < wanted <= quantity:
+                raise ValueError(f"Partial needs 0 < remains <= {quantity}, got {wanted}")
+            return Outcome(OrderStatus.PARTIAL, wanted)
+        case OrderStatus.CANCELED:
+            if remains not in (None, quantity):
+                raise ValueError(f"Canceled means remains == quantity ({quantity}), got {remains}")
+            return Outcome(OrderStatus.CANCELED, quantity)

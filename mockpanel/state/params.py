@@ -1,0 +1,192 @@
+"""Validation of an ``add``: raw form strings in, a priced :class:`OrderRequest` out, or a
+:class:`DomainError` in the documented order of precedence.
+
+Precedence (the first failing step wins): the service (missing, unknown, not orderable over
+the API), then the parameters (the type's required ones in table order, then conditional ones,
+then drip-feed, then the magic link), then the quantity bounds, and last the funds (checked
+by the ledger when debiting, not here). Everything here is pure: nothing is changed.
+
+Conventions decided here:
+
+- A parameter that is absent or the empty string is *missing*; any other value must be valid.
+- Counts (``quantity``, ``runs``, ``interval``, ``answer_number``) are ASCII digits only, from
+  1 to ``MAX_COUNT``; signs, spaces, decimals, zero and bigger numbers are ``INVALID_PARAM``.
+- Drip-feed: ``runs`` and ``interval`` come together (one alone is ``MISSING_PARAM`` for the
+  other); ``runs = 1`` is allowed (one delivery). The total ``runs * quantity`` is checked
+  against min/max and charged in full, and becomes the order's quantity.
+- Line-counted types count non-empty lines (``\\n`` or ``\\r\\n``; whitespace-only lines do not
+  count) and ignore any ``quantity`` sent. Package types take the service's
+  ``package_quantity`` and skip the min/max check (there is nothing to check).
+- An order whose per-1000 charge would round to zero is ``QUANTITY_TOO_LOW`` with ``min`` set
+  to the least quantity that costs at least one money unit: nothing is ever free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.state.catalog import (
+    MAX_COUNT,
+    PARAM_SPECS,
+    ParamKind,
+    ParamSpec,
+    PricingRule,
+    QuantitySource,
+    Service,
+)
+from mockpanel.state.magic import parse_magic_link, planned_outcome
+from mockpanel.state.money import per_thousand, quantize, smallest_chargeable
+from mockpanel.state.orders import Outcome
+
+__all__ = ["OrderRequest", "count_lines", "validate_add"]
+
+_SHOWN = 64  # longest value echoed back in an error's params
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A valid, priced ``add``: everything needed to debit and create the order."""
+
+    service: Service
+    link: str | None
+    quantity: int  # the total (runs * per-run quantity for drip-feed)
+    runs: int | None
+    interval: int | None
+    charge: Decimal
+    planned: Outcome
+
+
+def count_lines(text: str) -> int:
+    """Non-blank lines of ``text``, split on ``\\n`` (a trailing ``\\r`` is part of ``\\r\\n``)."""
+    return sum(1 for line in text.split("\n") if line.strip())
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= _SHOWN else value[:_SHOWN] + "..."
+
+
+def _raw(params: Mapping[str, str], name: str) -> str | None:
+    value = params.get(name)
+    return value if value else None
+
+
+def _is_url(value: str) -> bool:
+    head = value[:8].lower()
+    if not (head.startswith("http://") or head.startswith("https://")):
+        return False
+    if not value.isprintable() or any(ch.isspace() for ch in value):
+        return False
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return bool(host)
+
+
+def _as_int(value: str) -> int | None:
+    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_COUNT)):
+        return int(value)
+    return None
+
+
+def _check(name: str, spec: ParamSpec, value: str) -> None:
+    """Raise the spec's error unless ``value`` has the shape ``spec`` demands."""
+    match spec.kind:
+        case ParamKind.COUNT:
+            number = _as_int(value)
+            ok = number is not None and 1 <= number <= MAX_COUNT
+        case ParamKind.CHOICE:
+            number = _as_int(value)
+            ok = number is not None and number in spec.choices
+        case ParamKind.URL:
+            ok = _is_url(value)
+        case ParamKind.TEXT:
+            ok = bool(value.strip())
+        case ParamKind.LINES:
+            ok = count_lines(value) > 0
+    if not ok:
+        raise DomainError(spec.error, param=name, value=_shown(value))
+
+
+def _required(params: Mapping[str, str], name: str) -> str:
+    value = _raw(params, name)
+    if value is None:
+        raise DomainError(ErrorCode.MISSING_PARAM, param=name)
+    _check(name, PARAM_SPECS[name], value)
+    return value
+
+
+def _service(catalog: Mapping[int, Service], service: str) -> Service:
+    if not service:
+        raise DomainError(ErrorCode.MISSING_PARAM, param="service")
+    number = _as_int(service)
+    found = catalog.get(number) if number is not None else None
+    if found is None:
+        raise DomainError(ErrorCode.UNKNOWN_SERVICE, service=_shown(service))
+    if not found.rule.via_api:
+        raise DomainError(ErrorCode.SUBSCRIPTION_NOT_VIA_API, service=found.id)
+    return found
+
+
+def _dripfeed(service: Service, params: Mapping[str, str]) -> tuple[int, int] | None:
+    runs, interval = _raw(params, "runs"), _raw(params, "interval")
+    if runs is None and interval is None:
+        return None
+    if not service.dripfeed:
+        raise DomainError(ErrorCode.DRIPFEED_NOT_SUPPORTED, service=service.id)
+    checked = [_required(params, name) for name in ("runs", "interval")]
+    return int(checked[0]), int(checked[1])
+
+
+def validate_add(
+    catalog: Mapping[int, Service], service: str, params: Mapping[str, str], places: int
+) -> OrderRequest:
+    """Check an ``add`` for ``service`` (the raw id) with raw form ``params``; price it."""
+    found = _service(catalog, service)
+    rule = found.rule
+    values = {name: _required(params, name) for name in rule.params}
+    for cond in rule.conditional:
+        if values.get(cond.param) == cond.equals:
+            values[cond.requires] = _required(params, cond.requires)
+    drip = _dripfeed(found, params)
+    link = values.get("link")
+    magic = parse_magic_link(link) if link is not None else None
+
+    match rule.quantity:
+        case QuantitySource.PARAM:
+            quantity = int(values["quantity"])
+        case QuantitySource.LINES:
+            assert rule.lines_param is not None  # guaranteed by the TYPE_RULES table
+            quantity = count_lines(values[rule.lines_param])
+        case QuantitySource.FIXED:
+            assert found.package_quantity is not None  # guaranteed by Service.__post_init__
+            quantity = found.package_quantity
+    if drip is not None:
+        quantity *= drip[0]
+    if rule.quantity is not QuantitySource.FIXED:
+        if quantity < found.min:
+            raise DomainError(ErrorCode.QUANTITY_TOO_LOW, min=found.min, quantity=quantity)
+        if quantity > found.max:
+            raise DomainError(ErrorCode.QUANTITY_TOO_HIGH, max=found.max, quantity=quantity)
+
+    if rule.pricing is PricingRule.FLAT:
+        # StateConfig refuses catalogues whose flat rates round to zero.
+        charge = quantize(found.rate, places)
+    else:
+        charge = per_thousand(found.rate, quantity, places)
+        if charge <= 0:
+            least = smallest_chargeable(found.rate, places)
+            raise DomainError(ErrorCode.QUANTITY_TOO_LOW, min=least, quantity=quantity)
+    return OrderRequest(
+        service=found,
+        link=link,
+        quantity=quantity,
+        runs=drip[0] if drip else None,
+        interval=drip[1] if drip else None,
+        charge=charge,
+        planned=planned_outcome(magic, quantity),
+    )

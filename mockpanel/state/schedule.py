@@ -1,0 +1,60 @@
+"""Timed lifecycle events in a heap keyed by due time, so settling costs only what is due.
+
+An event names its target and the target's ``generation`` when it was scheduled; a control
+outcome bumps the generation, which turns every older event for that target into a no-op
+instead of requiring it to be found and removed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = ["Event", "EventKind", "Scheduler"]
+
+
+class EventKind(Enum):
+    """What a due event does to its target."""
+
+    ORDER_START = "order_start"  # Pending -> In progress
+    ORDER_FINISH = "order_finish"  # In progress -> the planned outcome
+    REFILL_START = "refill_start"  # Pending -> In progress
+    REFILL_FINISH = "refill_finish"  # In progress -> Completed
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Event:
+    """Ordered by due time, then by scheduling order (``seq``), so ties resolve FIFO."""
+
+    due: float
+    seq: int
+    kind: EventKind = field(compare=False)
+    target: str = field(compare=False)
+    generation: int = field(compare=False)
+
+
+class Scheduler:
+    """A min-heap of :class:`Event`."""
+
+    __slots__ = ("_heap", "_seq")
+
+    def __init__(self) -> None:
+        self._heap: list[Event] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, due: float, kind: EventKind, target: str, generation: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, Event(due, self._seq, kind, target, generation))
+
+    def pop_due(self, now: float) -> Event | None:
+        """The earliest event due at or before ``now``, removed; ``None`` if none is due."""
+        if self._heap and self._heap[0].due <= now:
+            return heapq.heappop(self._heap)
+        return None
+
+    def clear(self) -> None:
+        self._heap.clear()

@@ -1,0 +1,72 @@
+"""Tenants and their API keys: one isolated tenant per key, found in constant time.
+
+Keys are never stored: only their SHA-256 digests, which index the tenants. Looking a key up
+hashes it (time independent of which keys exist) and confirms the match with
+``hmac.compare_digest``; a miss still performs one comparison so hits and misses cost alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+__all__ = ["KeyRing", "Tenant", "check_currency", "new_key"]
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_MAX_KEY = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An account holder. ``id`` (``"t1"``) is safe to log; the key is never part of it."""
+
+    id: str
+    currency: str
+
+
+def check_currency(currency: str) -> str:
+    """``currency`` if it is a three-letter upper-case code (``USD``, ``INR``)."""
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise ValueError(f"currency must be three upper-case letters, got {currency!r}")
+    return currency
+
+
+def new_key() -> str:
+    """A fresh random API key (32 hex characters)."""
+    return secrets.token_hex(16)
+
+
+def _digest(key: str) -> bytes:
+    # surrogatepass: a malformed key from the wire must fail to match, not raise.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+class KeyRing:
+    """API-key digests to tenants."""
+
+    __slots__ = ("_by_digest",)
+
+    def __init__(self) -> None:
+        self._by_digest: dict[bytes, tuple[bytes, Tenant]] = {}
+
+    def add(self, key: str, tenant: Tenant) -> None:
+        """Register ``key`` for ``tenant``. The error messages never repeat the key."""
+        if not isinstance(key, str) or not 0 < len(key) <= _MAX_KEY:
+            raise ValueError(f"an API key must be 1..{_MAX_KEY} characters")
+        if not key.isprintable() or any(ch.isspace() for ch in key):
+            raise ValueError("an API key must be printable and contain no whitespace")
+        digest = _digest(key)
+        if digest in self._by_digest:
+            raise ValueError("that API key is already in use")
+        self._by_digest[digest] = (digest, tenant)
+
+    def find(self, key: str) -> Tenant | None:
+        """The tenant owning ``key``, or ``None``."""
+        digest = _digest(key)
+        stored, tenant = self._by_digest.get(digest, (b"\0" * len(digest), None))
+        if hmac.compare_digest(stored, digest):
+            return tenant
+        return None

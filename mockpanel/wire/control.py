@@ -1,0 +1,240 @@
+"""The control API under ``/_mock``: tenants, clock, forced outcomes, journal, state, reset.
+
+Mounted only when a control token is configured, as a sub-application whose middleware checks
+``Authorization: Bearer TOKEN`` with ``hmac.compare_digest`` (401 when absent or not Bearer,
+403 when wrong). It speaks canonical JSON whatever the profile, with plain ``{"error": ...}``
+refusals: 400 malformed input, 404 unknown id, 409 a transition the order or refill cannot
+make. Nothing here is ever answered in a vendor's wording: it is not part of any vendor's API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, NoReturn, TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler as RequestHandler
+
+from mockpanel.state import (
+    FINAL_REFILL_STATUSES,
+    InvalidTransition,
+    OrderStatus,
+    format_money,
+    order_json,
+    parse_money,
+    refill_json,
+)
+from mockpanel.wire.jsontext import Json, dumps
+from mockpanel.wire.keys import CONFIG, JOURNAL, STATE
+from mockpanel.wire.setup import open_tenants
+
+__all__ = ["CONTROL_PREFIX", "mount"]
+
+CONTROL_PREFIX = "/_mock"
+_TOKEN = web.AppKey("control_token", str)
+S = TypeVar("S", bound=StrEnum)
+
+
+class _Refused(Exception):
+    """A control request answered with ``status`` and ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _refuse(status: int, message: str) -> NoReturn:
+    raise _Refused(status, message)
+
+
+def _json(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=dumps(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _json(
+            {"error": "the control API needs an Authorization: Bearer <token> header"},
+            401,
+            {"WWW-Authenticate": 'Bearer realm="mockpanel control"'},
+        )
+    expected = request.app[_TOKEN].encode("utf-8")
+    if not hmac.compare_digest(token.strip().encode("utf-8", "surrogateescape"), expected):
+        return _json({"error": "wrong control token"}, 403)
+    try:
+        return await handler(request)
+    except _Refused as refused:
+        return _json({"error": refused.message}, refused.status)
+
+
+def _no_constant(name: str) -> NoReturn:
+    _refuse(400, f"the body contains {name}, which is not JSON")
+
+
+async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
+    """The request's JSON object (an empty body is ``{}``); unknown fields are refused."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        document = json.loads(
+            raw.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        _refuse(400, "the body must be a JSON object")
+    if not isinstance(document, dict):
+        _refuse(400, "the body must be a JSON object")
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        expected = ", ".join(sorted(allowed)) or "no fields"
+        _refuse(400, f"unknown field(s) {', '.join(unknown)}; expected {expected}")
+    return document
+
+
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        _refuse(400, f"{name} must be a string")
+    return value
+
+
+def _optional_count(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        _refuse(400, f"{name} must be a whole number >= 0")
+    return value
+
+
+def _status(body: dict[str, Any], allowed: Iterable[S]) -> S:
+    """The ``status`` field, which must name one of ``allowed``."""
+    choices = tuple(allowed)
+    raw = body.get("status")
+    status = next((s for s in choices if s.value == raw), None)
+    if status is None:
+        _refuse(400, "status must be one of " + ", ".join(repr(s.value) for s in choices))
+    return status
+
+
+async def _tenants(request: web.Request) -> web.Response:
+    """``{"balance": "100.00", "currency": "USD", "key": optional}`` -> the new tenant's key."""
+    body = await _body(request, frozenset({"balance", "currency", "key"}))
+    state = request.config_dict[STATE]
+    places = state.config.money_places
+    raw = body.get("balance")
+    try:
+        if isinstance(raw, str):
+            opening = parse_money(raw, places)
+        elif isinstance(raw, int | Decimal) and not isinstance(raw, bool):
+            opening = parse_money(format(Decimal(raw), "f"), places)
+        else:
+            _refuse(400, 'balance is required, as a decimal string such as "100.00"')
+        tenant, key = state.create_tenant(
+            opening, _optional_str(body, "currency"), _optional_str(body, "key")
+        )
+    except ValueError as exc:  # the state's messages never repeat a key
+        _refuse(400, str(exc))
+    return _json(
+        {
+            "key": key,
+            "tenant": tenant.id,
+            "balance": format_money(state.balance(tenant), places),
+            "currency": tenant.currency,
+        },
+        201,
+    )
+
+
+async def _advance(request: web.Request) -> web.Response:
+    body = await _body(request, frozenset({"seconds"}))
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | Decimal):
+        _refuse(400, "seconds is required, as a number >= 0")
+    state = request.config_dict[STATE]
+    try:
+        state.advance_clock(float(seconds))
+    except ValueError as exc:
+        _refuse(400, str(exc))
+    return _json({"now": state.clock.now()})
+
+
+async def _order_outcome(request: web.Request) -> web.Response:
+    """Force an order's status (with its refund); see ``PanelState.set_order_outcome``."""
+    order_id = request.match_info["order_id"]
+    body = await _body(request, frozenset({"status", "remains", "start_count"}))
+    status = _status(body, (s for s in OrderStatus if s is not OrderStatus.PENDING))
+    state = request.config_dict[STATE]
+    try:
+        view = state.set_order_outcome(
+            order_id,
+            status,
+            remains=_optional_count(body, "remains"),
+            start_count=_optional_count(body, "start_count"),
+        )
+    except KeyError:
+        _refuse(404, f"no order {order_id}")
+    except InvalidTransition as exc:
+        _refuse(409, str(exc))
+    except ValueError as exc:
+        _refuse(400, str(exc))
+    return _json(order_json(view, state.config.money_places))
+
+
+async def _refill_outcome(request: web.Request) -> web.Response:
+    refill_id = request.match_info["refill_id"]
+    body = await _body(request, frozenset({"status"}))
+    status = _status(body, FINAL_REFILL_STATUSES)
+    state = request.config_dict[STATE]
+    try:
+        view = state.set_refill_outcome(refill_id, status)
+    except KeyError:
+        _refuse(404, f"no refill {refill_id}")
+    except InvalidTransition as exc:
+        _refuse(409, str(exc))
+    except ValueError as exc:
+        _refuse(400, str(exc))
+    return _json(refill_json(view))
+
+
+async def _journal(request: web.Request) -> web.Response:
+    """Every kept exchange, or one tenant's with ``?tenant=<tenant id>``."""
+    entries = request.config_dict[JOURNAL].entries(request.query.get("tenant"))
+    return _json({"exchanges": [entry.to_json() for entry in entries]})
+
+
+async def _state(request: web.Request) -> web.Response:
+    return _json(request.config_dict[STATE].snapshot())
+
+
+async def _reset(request: web.Request) -> web.Response:
+    """Forget everything, then open the configured tenants again."""
+    await _body(request, frozenset())
+    state = request.config_dict[STATE]
+    state.reset()
+    request.config_dict[JOURNAL].clear()
+    open_tenants(state, request.config_dict[CONFIG])
+    return _json({"reset": True})
+
+
+def mount(app: web.Application, token: str) -> None:
+    """Add the control API to ``app`` under :data:`CONTROL_PREFIX`, guarded by ``token``."""
+    control = web.Application(middlewares=[_guard])
+    control[_TOKEN] = token
+    control.router.add_post("/tenants", _tenants)
+    control.router.add_post("/clock/advance", _advance)
+    control.router.add_post("/orders/{order_id}/outcome", _order_outcome)
+    control.router.add_post("/refills/{refill_id}/outcome", _refill_outcome)
+    control.router.add_get("/journal", _journal)
+    control.router.add_get("/state", _state)
+    control.router.add_post("/reset", _reset)
+    app.add_subapp(CONTROL_PREFIX, control)

@@ -1,0 +1,182 @@
+"""Request decoding: a form body, a JSON object or a query string into one ``dict[str, str]``.
+
+Every way a request can be malformed ends here as a :class:`DomainError` (rendered later in the
+profile's wording and status), before any state is looked at: repeated fields, invalid UTF-8,
+lone surrogates, nested or non-scalar JSON, content types the profile does not accept and bodies
+over the size limit. Values keep their text exactly as sent; judging them is the state's job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, NoReturn
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.profiles import Encoding
+
+__all__ = ["content_encoding", "decode_json", "decode_urlencoded", "read_params"]
+
+_MEDIA_TYPES = {
+    "application/x-www-form-urlencoded": Encoding.FORM,
+    "application/json": Encoding.JSON,
+}
+_UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def _bad(detail: str) -> NoReturn:
+    raise DomainError(ErrorCode.BAD_REQUEST, detail=detail)
+
+
+def _checked_text(text: str, what: str) -> str:
+    # JSON escapes can smuggle lone surrogates ("\ud800") into a str; they cannot be encoded
+    # back to UTF-8, so any later echo or key comparison would crash. Refuse them up front.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        _bad(f"{what} contains an invalid unicode escape")
+    return text
+
+
+def _unique(pairs: Iterable[tuple[str, str]], where: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:
+            _bad(f"field {name!r} is repeated in the {where}")
+        fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
+    return fields
+
+
+def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
+    """Fields of an ``application/x-www-form-urlencoded`` text (a body or a query string).
+
+    Percent-escapes must decode to UTF-8; a field sent twice is refused rather than silently
+    resolved, because panels disagree on whether the first or the last one wins.
+    """
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        _bad(f"the {where} is not valid UTF-8")
+    return _unique(pairs, where)
+
+
+def _no_constants(name: str) -> NoReturn:
+    _bad(f"the JSON body contains {name}, which is not JSON")
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in seen:
+            _bad(f"field {name!r} is repeated in the JSON body")
+        seen[name] = value
+    return seen
+
+
+def decode_json(raw: bytes) -> dict[str, str]:
+    """Fields of a JSON object whose values are strings or numbers (``null`` means absent).
+
+    Numbers keep their literal text (``1.50`` stays ``"1.50"``, huge integers stay exact);
+    booleans, arrays and objects are refused: the protocol has no such parameters.
+    """
+    try:
+        text = raw.decode("utf-8")
+        document = json.loads(
+            text,
+            object_pairs_hook=_object_pairs,
+            parse_int=str,
+            parse_float=str,
+            parse_constant=_no_constants,
+        )
+    except UnicodeDecodeError:
+        _bad("the JSON body is not valid UTF-8")
+    except RecursionError:
+        _bad("the JSON body is nested too deeply")
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        _bad(f"the body is not valid JSON ({exc})")
+    if not isinstance(document, dict):
+        _bad("the JSON body must be an object of fields")
+    fields: dict[str, str] = {}
+    for name, value in document.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):  # parse_int/parse_float made every number a str
+            _bad(f"field {name!r} must be a string or a number, not {_json_kind(value)}")
+        fields[name] = value
+    return _unique(fields.items(), "JSON body")
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def content_encoding(request: web.BaseRequest) -> Encoding | None:
+    """The body encoding a request declares, or ``None`` for a media type we never decode."""
+    encoding = _MEDIA_TYPES.get(request.content_type)
+    if encoding is None and request.content_type.endswith("+json"):
+        encoding = Encoding.JSON
+    return encoding
+
+
+async def _read_body(request: web.BaseRequest, max_bytes: int) -> bytes:
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew client_max_size
+        raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes) from None
+    if len(body) > max_bytes:
+        raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
+    return body
+
+
+async def read_params(
+    request: web.BaseRequest, accepted: frozenset[Encoding], max_bytes: int
+) -> dict[str, str]:
+    """All request fields, decoded the ways ``accepted`` allows.
+
+    The query string counts only when the profile accepts ``query`` (PHP's ``$_REQUEST``);
+    a field present both there and in the body is a repeat. An empty body carries no fields
+    whatever its content type, so it is answered as a request without ``key``.
+    """
+    fields: dict[str, str] = {}
+    if Encoding.QUERY in accepted:
+        fields = decode_urlencoded(request.rel_url.raw_query_string, "query string")
+    if request.method in ("GET", "HEAD"):
+        return fields
+    body = await _read_body(request, max_bytes)
+    if not body:
+        return fields
+    encoding = content_encoding(request)
+    charset = request.charset
+    if (
+        encoding is None
+        or encoding not in accepted
+        or (charset is not None and charset.lower() not in _UTF8_CHARSETS)
+    ):
+        raise DomainError(
+            ErrorCode.UNSUPPORTED_ENCODING,
+            encoding=request.content_type if charset is None else f"{request.content_type}; "
+            f"charset={charset}",
+            accepted=", ".join(sorted(_media_type(e) for e in accepted if e != Encoding.QUERY)),
+        )
+    body_fields = (
+        decode_urlencoded(body, "form body") if encoding is Encoding.FORM else decode_json(body)
+    )
+    for name in body_fields:
+        if name in fields:
+            _bad(f"field {name!r} is sent both in the query string and in the body")
+    fields.update(body_fields)
+    return fields
+
+
+def _media_type(encoding: Encoding) -> str:
+    return next(media for media, enc in _MEDIA_TYPES.items() if enc is encoding)

@@ -1,0 +1,41 @@
+"""Building a panel's state from a :class:`MockConfig` and its profile, and re-seeding it.
+
+Both the app factory and ``POST /_mock/reset`` open the configured tenants, so that step
+lives here, once.
+"""
+
+from __future__ import annotations
+
+from mockpanel.config import MockConfig
+from mockpanel.profiles import Profile
+from mockpanel.state import ManualClock, PanelState, RealClock, StateConfig, default_catalog
+
+__all__ = ["new_state", "open_tenants", "state_config"]
+
+
+def state_config(profile: Profile, config: MockConfig) -> StateConfig:
+    """The state a profile implies: its service types, money places, ids, currency, cancels."""
+    catalog = tuple(s for s in default_catalog() if s.type in profile.services.types)
+    return StateConfig(
+        catalog=catalog,
+        money_places=profile.money_places,
+        id_style=profile.id_style,
+        seed=config.seed,
+        timings=config.timings,
+        cancellable=profile.cancellable,
+        default_currency=profile.currency,
+    )
+
+
+def open_tenants(state: PanelState, config: MockConfig) -> None:
+    """Open one tenant per configured key, with its opening balance."""
+    for key, opening in config.keys:
+        state.create_tenant(opening, key=key)
+
+
+def new_state(profile: Profile, config: MockConfig) -> PanelState:
+    """A fresh panel state for ``config`` with its configured tenants open."""
+    clock = ManualClock() if config.clock == "manual" else RealClock()
+    state = PanelState(state_config(profile, config), clock)
+    open_tenants(state, config)
+    return state

@@ -1,0 +1,100 @@
+"""The catalogue: every type is present and described by data; services validate themselves."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from mockpanel.state import (
+    PARAM_SPECS,
+    TYPE_RULES,
+    PricingRule,
+    QuantitySource,
+    Service,
+    ServiceType,
+    StateConfig,
+    default_catalog,
+)
+
+
+def test_default_catalog_has_every_type_and_unique_ids() -> None:
+    catalog = default_catalog()
+    assert {service.type for service in catalog} == set(ServiceType)
+    assert len({service.id for service in catalog}) == len(catalog)
+
+
+def test_default_catalog_mixes_the_features_suites_need() -> None:
+    catalog = default_catalog()
+    for flag in ("refill", "dripfeed", "cancel"):
+        assert {getattr(service, flag) for service in catalog} == {True, False}, flag
+    cheapest = min(
+        (s for s in catalog if s.type is ServiceType.DEFAULT), key=lambda s: s.rate * s.min
+    )
+    assert cheapest.rate * cheapest.min / 1000 == Decimal("0.00001")
+
+
+def test_every_type_has_a_rule_and_every_rule_param_has_a_spec() -> None:
+    assert set(TYPE_RULES) == set(ServiceType)
+    for rule in TYPE_RULES.values():
+        for name in (*rule.params, "runs", "interval"):
+            assert name in PARAM_SPECS, name
+        for cond in rule.conditional:
+            assert cond.requires in PARAM_SPECS
+        if rule.quantity is QuantitySource.LINES:
+            assert rule.lines_param in rule.params
+
+
+def test_package_types_are_flat_priced() -> None:
+    flat = {t for t, rule in TYPE_RULES.items() if rule.pricing is PricingRule.FLAT}
+    assert flat == {ServiceType.PACKAGE, ServiceType.CUSTOM_COMMENTS_PACKAGE}
+
+
+def test_rule_tables_are_read_only() -> None:
+    with pytest.raises(TypeError):
+        TYPE_RULES[ServiceType.DEFAULT] = TYPE_RULES[ServiceType.SEO]  # type: ignore[index]
+
+
+BASE = Service(1, "Followers", ServiceType.DEFAULT, "Instagram", Decimal("0.9"), 10, 100)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"id": 0}, "positive"),
+        ({"name": " "}, "blank"),
+        ({"rate": Decimal(0)}, "rate"),
+        ({"rate": Decimal("NaN")}, "rate"),
+        ({"min": 0}, "min"),
+        ({"min": 200}, "min"),
+        ({"max": 10**9 + 1}, "max"),
+        ({"type": ServiceType.SEO, "dripfeed": True}, "drip-feed"),
+        ({"refill": True, "refill_days": 0}, "refill_days"),
+        ({"type": ServiceType.PACKAGE}, "package_quantity"),
+        ({"package_quantity": 5}, "package_quantity"),
+    ],
+)
+def test_service_refuses_inconsistent_definitions(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        replace(BASE, **changes)  # type: ignore[arg-type]
+
+
+def test_config_refuses_bad_catalogues_and_settings() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        StateConfig(catalog=(BASE, BASE))
+    with pytest.raises(ValueError, match="non-empty"):
+        StateConfig(catalog=())
+    cheap_package = Service(
+        2, "Pack", ServiceType.PACKAGE, "P", Decimal("0.001"), 1, 1, package_quantity=10
+    )
+    with pytest.raises(ValueError, match="rounds to zero"):
+        StateConfig(catalog=(cheap_package,), money_places=2)
+    with pytest.raises(ValueError, match="cancellable"):
+        StateConfig(cancellable=frozenset({"Completed"}))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="currency"):
+        StateConfig(default_currency="usd")
+    with pytest.raises(ValueError, match="money_places"):
+        StateConfig(money_places=13)
+    with pytest.raises(ValueError, match="id_style"):
+        StateConfig(id_style="uuid")  # type: ignore[arg-type]

@@ -1,0 +1,219 @@
+"""Bad input, every profile: a JSON error in the profile's wording and status, never a 5xx,
+and never any money moved. Each request below would place an order if it were misread."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mockpanel.errors import ErrorCode
+from mockpanel.profiles import PROFILES, Encoding, Profile
+
+if TYPE_CHECKING:
+    from tests.mockpanel.wire.conftest import MakePanel, Panel
+
+
+FORM = "application/x-www-form-urlencoded"
+ORDER = "action=add&service=1&link=https%3A%2F%2Fx.test%2Fp&quantity=1000"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A raw request (``{key}`` stands for a valid key) and the code it must be refused with.
+
+    ``code`` may depend on the profile (a JSON body is BAD_REQUEST where JSON is accepted and
+    UNSUPPORTED_ENCODING elsewhere).
+    """
+
+    body: bytes | str
+    content_type: str | None = FORM
+    code: ErrorCode | Callable[[Profile], ErrorCode] = ErrorCode.BAD_REQUEST
+
+
+def _json_or_unsupported(profile: Profile) -> ErrorCode:
+    if Encoding.JSON in profile.wire.encodings:
+        return ErrorCode.BAD_REQUEST
+    return ErrorCode.UNSUPPORTED_ENCODING
+
+
+def _json(document: str) -> Case:
+    return Case(document, "application/json", _json_or_unsupported)
+
+
+CASES: dict[str, Case] = {
+    "invalid-utf8-body": Case(b"key={key}&" + ORDER.encode() + b"&x=\xff\xfe"),
+    "invalid-utf8-escape": Case("key={key}&" + ORDER + "&comments=%ff%fe"),
+    "repeated-field": Case("key={key}&" + ORDER + "&quantity=2000"),
+    "repeated-key": Case("key={key}&key={key}&" + ORDER),
+    "text-plain": Case("key={key}&" + ORDER, "text/plain", ErrorCode.UNSUPPORTED_ENCODING),
+    "octet-stream": Case("key={key}&" + ORDER, None, ErrorCode.UNSUPPORTED_ENCODING),
+    "multipart": Case(
+        '--b\r\nContent-Disposition: form-data; name="key"\r\n\r\n{key}\r\n--b--\r\n',
+        "multipart/form-data; boundary=b",
+        ErrorCode.UNSUPPORTED_ENCODING,
+    ),
+    "latin1-charset": Case(
+        "key={key}&" + ORDER, FORM + "; charset=ISO-8859-1", ErrorCode.UNSUPPORTED_ENCODING
+    ),
+    "json-nested": _json('{"key": "{key}", "action": "add", "service": {"id": 1}}'),
+    "json-array-value": _json('{"key": "{key}", "action": "add", "orders": [1, 2]}'),
+    "json-boolean": _json('{"key": "{key}", "action": "add", "service": true}'),
+    "json-top-level-array": _json('[{"key": "{key}", "action": "balance"}]'),
+    "json-top-level-number": _json("12"),
+    "json-invalid": _json('{"key": "{key}", "action": "add",'),
+    "json-nan": _json('{"key": "{key}", "action": "add", "quantity": NaN}'),
+    "json-duplicate-field": _json('{"key": "{key}", "action": "add", "action": "balance"}'),
+    "json-lone-surrogate": _json('{"key": "{key}", "action": "add", "link": "\\ud800"}'),
+    "json-deep-nesting": _json("[" * 60_000),
+    "json-bom": Case(
+        b'\xef\xbb\xbf{"key": "{key}", "action": "balance"}', "application/json",
+        _json_or_unsupported,
+    ),
+    "oversized": Case("key={key}&" + ORDER + "&pad=" + "x" * 70_000, code=ErrorCode.BODY_TOO_LARGE),
+    "empty-body": Case(b"", code=ErrorCode.MISSING_KEY),
+    "no-key": Case(ORDER, code=ErrorCode.MISSING_KEY),
+    "empty-key": Case("key=&" + ORDER, code=ErrorCode.MISSING_KEY),
+    "wrong-key": Case("key=wrong&" + ORDER, code=ErrorCode.INVALID_KEY),
+    "non-ascii-key": Case("key=%D0%BA%D0%BB%D1%8E%D1%87&" + ORDER, code=ErrorCode.INVALID_KEY),
+    "nul-in-key": Case("key=%00{key}&" + ORDER, code=ErrorCode.INVALID_KEY),
+    "huge-key": Case("key=" + "k" * 60_000 + "&" + ORDER, code=ErrorCode.INVALID_KEY),
+    "no-action": Case("key={key}&service=1", code=ErrorCode.MISSING_ACTION),
+    "unknown-action": Case("key={key}&action=addd&service=1", code=ErrorCode.UNKNOWN_ACTION),
+    "action-case": Case("key={key}&action=ADD&service=1", code=ErrorCode.UNKNOWN_ACTION),
+    "no-service": Case("key={key}&action=add&link=https%3A%2F%2Fx.test&quantity=100",
+                       code=ErrorCode.MISSING_PARAM),
+    "unknown-service": Case("key={key}&action=add&service=999&link=https%3A%2F%2Fx.test"
+                            "&quantity=100", code=ErrorCode.UNKNOWN_SERVICE),
+    "service-not-a-number": Case("key={key}&action=add&service=1abc&link=https%3A%2F%2Fx.test"
+                                 "&quantity=100", code=ErrorCode.UNKNOWN_SERVICE),
+    "quantity-not-a-number": Case("key={key}&action=add&service=1&link=https%3A%2F%2Fx.test"
+                                  "&quantity=1e3", code=ErrorCode.INVALID_PARAM),
+    "quantity-negative": Case("key={key}&action=add&service=1&link=https%3A%2F%2Fx.test"
+                              "&quantity=-1000", code=ErrorCode.INVALID_PARAM),
+    "quantity-huge": Case("key={key}&action=add&service=1&link=https%3A%2F%2Fx.test"
+                          "&quantity=" + "9" * 5000, code=ErrorCode.INVALID_PARAM),
+    "quantity-below-min": Case("key={key}&action=add&service=1&link=https%3A%2F%2Fx.test"
+                               "&quantity=49", code=ErrorCode.QUANTITY_TOO_LOW),
+    "quantity-above-max": Case("key={key}&action=add&service=1&link=https%3A%2F%2Fx.test"
+                               "&quantity=10001", code=ErrorCode.QUANTITY_TOO_HIGH),
+    "link-not-a-url": Case("key={key}&action=add&service=1&link=instagram.com%2Fx&quantity=100",
+                           code=ErrorCode.INVALID_LINK),
+    "status-without-order": Case("key={key}&action=status", code=ErrorCode.MISSING_PARAM),
+    "status-unknown-order": Case("key={key}&action=status&order=99999999",
+                                 code=ErrorCode.UNKNOWN_ORDER),
+}
+
+
+def _error_pattern(template: str) -> re.Pattern[str]:
+    escaped = re.escape(template)
+    return re.compile(re.sub(r"\\\{\w+\\\}", ".+", escaped), re.DOTALL)
+
+
+def assert_refused(profile: Profile, code: ErrorCode, status: int, body: Any) -> None:
+    spec = profile.errors[code]
+    assert status == spec.status, (code, body)
+    assert isinstance(body, dict), body
+    assert isinstance(body.get("error"), str), body
+    assert _error_pattern(spec.message).fullmatch(body["error"]), (code, body)
+    assert {k: v for k, v in body.items() if k != "error"} == dict(spec.fields)
+
+
+async def _send(panel: Panel, case: Case, key: str) -> tuple[int, Any]:
+    raw = case.body.encode() if isinstance(case.body, str) else case.body
+    headers = {} if case.content_type is None else {"Content-Type": case.content_type}
+    response = await panel.client.post(
+        panel.path, data=raw.replace(b"{key}", key.encode()), headers=headers
+    )
+    text = await response.text()
+    assert response.status < 500, text
+    return response.status, panel.decode(text)
+
+
+@pytest.mark.parametrize("case_id", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(PROFILES))
+async def test_bad_input_is_refused_in_the_profiles_words(
+    make_panel: MakePanel, name: str, case_id: str
+) -> None:
+    panel = await make_panel(name)
+    key = await panel.tenant("100")
+    case = CASES[case_id]
+    status, body = await _send(panel, case, key)
+    code = case.code if isinstance(case.code, ErrorCode) else case.code(panel.profile)
+    assert_refused(panel.profile, code, status, body)
+    assert await panel.balance(key) == Decimal("100")
+    assert (await panel.control("GET", "/state"))[1]["orders"] == []
+
+
+async def test_a_chunked_body_over_the_limit_is_the_profiles_error(make_panel: MakePanel) -> None:
+    panel = await make_panel("smmpremium", max_body_bytes=1024)
+    key = await panel.tenant("100")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield f"key={key}&{ORDER}&pad=".encode()
+        for _ in range(10):
+            yield b"x" * 512
+
+    response = await panel.client.post("/api/v2", data=chunks(), headers={"Content-Type": FORM})
+    assert "Content-Length" not in response.request_info.headers
+    body = await panel.read(response)
+    assert_refused(panel.profile, ErrorCode.BODY_TOO_LARGE, response.status, body)
+    assert body == {"error": "Incorrect request: the body is larger than 1024 bytes"}
+    assert await panel.balance(key) == Decimal("100")
+
+
+async def test_query_and_body_may_not_both_carry_a_field(make_panel: MakePanel) -> None:
+    panel = await make_panel("reference")
+    key = await panel.tenant("100")
+    response = await panel.client.post(
+        f"/api/v2?key={key}&quantity=5", data={"action": "add", "service": "1",
+                                               "link": "https://x.test/p", "quantity": "1000"}
+    )
+    body = await panel.read(response)
+    assert_refused(panel.profile, ErrorCode.BAD_REQUEST, response.status, body)
+    assert "quantity" in body["error"]
+    # Without the clash the two halves combine, as PHP's $_REQUEST does.
+    response = await panel.client.post(f"/api/v2?key={key}", data={"action": "balance"})
+    assert await panel.read(response) == {"balance": "100.00000", "currency": "USD"}
+
+
+async def test_a_profile_without_query_support_ignores_the_query(make_panel: MakePanel) -> None:
+    panel = await make_panel("perfectpanel")
+    key = await panel.tenant("100")
+    response = await panel.client.post(f"/api/v2?key={key}", data={"action": "balance"})
+    assert await panel.read(response) == {"error": "Invalid API key"}
+
+
+async def test_json_bodies_carry_numbers_as_their_literal_text(make_panel: MakePanel) -> None:
+    panel = await make_panel("reference")
+    key = await panel.tenant("100")
+    document = {"key": key, "action": "add", "service": 1, "link": "https://x.test/p",
+                "quantity": 1000, "runs": None}
+    response = await panel.client.post("/api/v2", data=json.dumps(document),
+                                       headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    order = str(await panel.read(response)["order"])
+    assert await panel.balance(key) == Decimal("99.10000")
+    # a float literal is not silently truncated into a count
+    document["quantity"] = 1000.0
+    response = await panel.client.post("/api/v2", data=json.dumps(document),
+                                       headers={"Content-Type": "application/json"})
+    assert_refused(panel.profile, ErrorCode.INVALID_PARAM, response.status,
+                   await panel.read(response))
+    snapshot = (await panel.control("GET", "/state"))[1]
+    assert [o["id"] for o in snapshot["orders"]] == [order]
+
+
+async def test_routing_errors_are_json_never_html(make_panel: MakePanel) -> None:
+    panel = await make_panel("reference")
+    for method, path, status in (("GET", "/", 404), ("POST", "/api/v3", 404),
+                                 ("DELETE", "/api/v2", 405), ("GET", "/api/v2/extra", 404)):
+        response = await panel.client.request(method, path)
+        assert response.status == status
+        assert response.content_type == "application/json"
+        assert "error" in await panel.read(response)
