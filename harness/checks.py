@@ -273,32 +273,35 @@ class Registry:
 
 
 # ---------------------------------------------------------------------------------------------
-# Which clause a schema check cites, per form: (lenient schema, canonical schema).
+# Schema checks: the lenient schema of each form cites the form's MUST clause; the canonical
+# schema cites GEN-005 (a dialect variant is NON-STRICT). The SHOULD clauses about one detail
+# of the canonical shape (ADD-002, BAL-003, STATUS-007, ...) have checks of their own below.
 
-SCHEMA_CLAUSES: Mapping[str, tuple[str, str | None]] = {
-    "services": ("SVC-001", "SVC-006"),
-    "balance": ("BAL-001", "BAL-003"),
-    "add": ("ADD-001", "ADD-002"),
-    "status": ("STATUS-001", "STATUS-007"),
-    "status-multi": ("MSTATUS-001", "MSTATUS-004"),
-    "cancel": ("CANCEL-001", "CANCEL-002"),
-    "refill": ("REFILL-001", "REFILL-005"),
-    "refill-multi": ("REFILL-007", None),
-    "refill_status": ("RSTATUS-001", "RSTATUS-004"),
-    "refill_status-multi": ("RSTATUS-003", None),
+SCHEMA_CLAUSES: Mapping[str, str] = {
+    "services": "SVC-001",
+    "balance": "BAL-001",
+    "add": "ADD-001",
+    "status": "STATUS-001",
+    "status-multi": "MSTATUS-001",
+    "cancel": "CANCEL-001",
+    "refill": "REFILL-001",
+    "refill-multi": "REFILL-007",
+    "refill_status": "RSTATUS-001",
+    "refill_status-multi": "RSTATUS-003",
 }
+CANONICAL_CLAUSE = "GEN-005"
 _ERROR_SUCCESS_FIELDS = ("order", "balance", "refill")
 _MAX_DECIMALS = 10
 _SCHEMA_MESSAGES = 3
 
 
-def _violations(form: str, payload: object) -> str | None:
-    found = contract.validate(form, "response", payload)
+def _violations(form: str, payload: object, direction: contract.Direction = "response") -> str:
+    found = contract.validate(form, direction, payload)
     if not found:
-        return None
-    shown = "; ".join(f"{v.pointer or '/'}: {v.message}"[:200] for v in found[:_SCHEMA_MESSAGES])
+        return ""
+    shown = "; ".join(f"{v.pointer or '/'}: {v.message}"[:160] for v in found[:_SCHEMA_MESSAGES])
     more = f" (+{len(found) - _SCHEMA_MESSAGES} more)" if len(found) > _SCHEMA_MESSAGES else ""
-    return f"off the {form} response schema: {shown}{more}"
+    return f"off the {direction} {form} schema: {shown}{more}"
 
 
 def _lenient(clause: str, form: str) -> Check:
@@ -312,21 +315,22 @@ def _lenient(clause: str, form: str) -> Check:
                  frozenset({form}), Applies.SUCCESS)
 
 
-def _canonical(clause: str, form: str) -> Check:
+def _canonical(form: str) -> Check:
     def fn(exchange: Exchange, facts: Facts) -> None:
-        if not contract.validate(form, "response", exchange.json) and not contract.is_canonical(
-            form, exchange.json
-        ):
-            broken(f"a dialect variant of {form}, not the canonical PerfectPanel shape")
+        if contract.validate(form, "response", exchange.json):
+            return  # off the lenient schema: that is the MUST clause's failure, not a variant
+        problem = _violations(form, exchange.json, "canonical")
+        if problem:
+            broken(f"a dialect variant: {problem}")
 
     fn.__name__ = f"canonical_{form.replace('-', '_')}"
-    return Check(fn.__name__, clause, f"{form} answer has the canonical shape", fn,
+    return Check(fn.__name__, CANONICAL_CLAUSE, f"{form} answer has the canonical shape", fn,
                  frozenset({form}), Applies.SUCCESS, Grade.NON_STRICT)
 
 
 _SCHEMA_CHECKS = Registry(
-    [_lenient(lenient, form) for form, (lenient, _) in SCHEMA_CLAUSES.items()]
-    + [_canonical(canon, form) for form, (_, canon) in SCHEMA_CLAUSES.items() if canon]
+    [_lenient(clause, form) for form, clause in SCHEMA_CLAUSES.items()]
+    + [_canonical(form) for form in SCHEMA_CLAUSES]
 )
 
 
@@ -335,8 +339,10 @@ _SCHEMA_CHECKS = Registry(
 
 
 def _api_method(exchange: Exchange) -> bool:
-    """POST (and GET, which some dialects accept) carry API requests; other methods do not."""
-    return exchange.request.method in ("POST", "GET")
+    """An API request: a POST, or a GET carrying parameters (some dialects accept those).
+    A bare GET, PUT or DELETE is ROBUST-008's probe, whose 405 is no dialect's error status."""
+    request = exchange.request
+    return request.method == "POST" or (request.method == "GET" and bool(request.params))
 
 
 @check("GEN-002", "the panel answers", applies=Applies.ANY)
@@ -695,6 +701,86 @@ def cancel_one_item_per_id(exchange: Exchange, facts: Facts) -> None:
     missing = sorted(set(wanted) - {n for n in named if n})
     if missing:
         broken(f"no item for {missing[:5]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical details with a SHOULD clause of their own
+
+
+def _body(exchange: Exchange) -> dict[str, object]:
+    return exchange.json if isinstance(exchange.json, dict) else {}
+
+
+@check("SVC-006", "catalogue fields use the canonical types", forms=["services"],
+       applies=Applies.SUCCESS, grade=Grade.NON_STRICT)
+def services_canonical_types(exchange: Exchange, facts: Facts) -> None:
+    for item in _items(exchange):
+        label = f"service {item.get('service')!r}"
+        if isinstance(item.get("service"), bool) or not isinstance(item.get("service"), int):
+            broken(f"{label}: id is not a JSON integer")
+        for name in ("rate", "min", "max"):
+            if name in item and not isinstance(item[name], str):
+                broken(f"{label}: {name} {item[name]!r} is not a string")
+        for name in ("refill", "cancel", "dripfeed"):
+            if name in item and not isinstance(item[name], bool):
+                broken(f"{label}: {name} {item[name]!r} is not a boolean")
+
+
+@check("BAL-003", "the balance is a string", forms=["balance"], applies=Applies.SUCCESS,
+       grade=Grade.NON_STRICT)
+def balance_is_a_string(exchange: Exchange, facts: Facts) -> None:
+    balance = _body(exchange).get("balance")
+    if balance is not None and not isinstance(balance, str):
+        broken(f"balance {balance!r} is a JSON number")
+
+
+@check("ADD-002", "order ids are JSON integers", forms=["add"], applies=Applies.SUCCESS,
+       grade=Grade.NON_STRICT)
+def order_id_is_an_integer(exchange: Exchange, facts: Facts) -> None:
+    order = _body(exchange).get("order")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+        broken(f"order {order!r} is not a JSON integer")
+
+
+@check("STATUS-007", "status numbers are strings", forms=["status", "status-multi"],
+       applies=Applies.SUCCESS, grade=Grade.NON_STRICT)
+def status_numbers_are_strings(exchange: Exchange, facts: Facts) -> None:
+    for label, item in _status_objects(exchange):
+        for name in ("charge", "start_count", "remains"):
+            if name in item and not isinstance(item[name], str):
+                broken(f"{label}: {name} {item[name]!r} is a JSON number")
+
+
+@check("CANCEL-002", "an accepted cancel is reported as cancel 1", forms=["cancel"],
+       applies=Applies.SUCCESS, grade=Grade.NON_STRICT)
+def cancel_ack_is_one(exchange: Exchange, facts: Facts) -> None:
+    body = exchange.json
+    for item in body if isinstance(body, list) else [body]:
+        if not isinstance(item, dict) or "error" in item:
+            continue
+        ack = item.get("cancel")
+        if isinstance(ack, dict) and "error" in ack:
+            continue
+        if ack != 1 or isinstance(ack, bool):
+            broken(f"order {item.get('order')!r}: cancel {ack!r}, canonical 1")
+
+
+@check("REFILL-005", "the single refill id is a string", forms=["refill"],
+       applies=Applies.SUCCESS, grade=Grade.NON_STRICT)
+def refill_id_is_a_string(exchange: Exchange, facts: Facts) -> None:
+    refill = _body(exchange).get("refill")
+    if refill is not None and not isinstance(refill, str):
+        broken(f"refill {refill!r} is a JSON number")
+
+
+@check("RSTATUS-004", "refill statuses use the canonical spelling", forms=["refill_status"],
+       applies=Applies.SUCCESS, grade=Grade.NON_STRICT)
+def refill_status_canonical(exchange: Exchange, facts: Facts) -> None:
+    word = _body(exchange).get("status")
+    if values.refill_status(word) is not None and word not in {
+        s.value for s in values.RefillStatus
+    }:
+        broken(f"refill status spelled {word!r}")
 
 
 DEFAULT_REGISTRY = _SCHEMA_CHECKS.merged(Registry.collect(globals()))

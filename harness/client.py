@@ -14,6 +14,7 @@ depend on remembering to scrub. Response text is additionally scrubbed of every 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import json
@@ -207,12 +208,10 @@ class HttpTransport:
         if parts.query:
             target += "?" + parts.query
         try:
-            try:
+            # A server may answer (413) and close before reading a large body: its answer is
+            # still waiting in the socket, so read it before calling the request dropped.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 conn.request(method, target, body=body, headers=dict(headers))
-            except (BrokenPipeError, ConnectionResetError):
-                # A server may answer (413) and close before reading a large body: its answer
-                # is still waiting in the socket, so try to read it before calling it a drop.
-                pass
             response = conn.getresponse()
             data = response.read(_MAX_RESPONSE_BYTES + 1)
             return RawResponse(response.status, tuple(response.getheaders()), data)

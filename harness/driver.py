@@ -47,6 +47,8 @@ __all__ = [
     "PlacedOrder",
     "Service",
     "charge_matches",
+    "roundings",
+    "visible_units",
 ]
 
 FLAT_TYPES = frozenset({"Package", "Custom Comments Package"})
@@ -152,15 +154,16 @@ def visible_units(service: Service, places: int) -> int:
     return min(max(service.min, needed), service.max)
 
 
-def charge_matches(actual: Decimal, exact: Decimal, places: int) -> bool:
-    """Whether ``actual`` is ``exact`` rounded to ``places`` (half-up or half-even), or exact."""
-    if actual == exact:
-        return True
+def roundings(amount: Decimal, places: int) -> set[Decimal]:
+    """``amount`` as a panel may round it to ``places`` decimals (half-up, half-even) or exact."""
     step = Decimal(1).scaleb(-places)
-    return actual in (
-        exact.quantize(step, ROUND_HALF_UP),
-        exact.quantize(step, ROUND_HALF_EVEN),
-    )
+    return {amount, amount.quantize(step, ROUND_HALF_UP), amount.quantize(step, ROUND_HALF_EVEN)}
+
+
+def charge_matches(actual: Decimal, exact: Decimal, places: int) -> bool:
+    """Whether ``actual`` is ``exact`` at the panel's precision (rate * quantity / 1000 may
+    need rounding; the rounding mode is the panel's choice between half-up and half-even)."""
+    return actual in roundings(exact, places)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,7 @@ class Panel:
         self.guard = run.guard
         self.rng = random.Random(run.config.seed)
         self.places = 0
+        self._places_known = False
         self._catalog: Catalog | None = None
         self._main: Secret | None = run.config.key
         self._currency: dict[str, str] = {}
@@ -335,6 +339,7 @@ class Panel:
         if amount < 0:
             fail("MONEY-006", "the balance never goes below zero", f"balance {raw}", [exchange])
         self.places = max(self.places, values.decimal_places(raw))
+        self._places_known = True
         currency = body.get("currency") if isinstance(body, dict) else None
         if isinstance(currency, str):
             seen = self._currency.setdefault(key.label, currency)
@@ -390,17 +395,23 @@ class Panel:
     def cheapest_default(self, *, need: str | None = None) -> tuple[Service, int]:
         """The Default service (with flag ``need`` true, if given) and the smallest quantity
         whose charge is visible, minimising that charge: the cheapest valid order."""
-        candidates = [
-            s for s in self.catalog().of_type("Default")
-            if need is None or getattr(s, need) is True
-        ]
+        defaults = self.catalog().of_type("Default")
+        candidates = [s for s in defaults if need is None or getattr(s, need) is True]
+        if not candidates and need == "cancel":
+            # A catalogue without cancel flags (seed 004) may still cancel: try and see.
+            candidates = [s for s in defaults if s.cancel is None]
         if not candidates:
             detail = "no Default service" + (f" with {need}" if need else "")
             raise NotApplicable(NaReason.NOT_OFFERED, detail)
-        # Read a balance first so the precision is known when choosing the quantity.
-        self.read_balance(self.main_key())
-        service = min(candidates, key=lambda s: (s.price(visible_units(s, self.places)), s.id))
-        return service, visible_units(service, self.places)
+        service = min(candidates, key=lambda s: (s.price(self.units(s)), s.id))
+        return service, self.units(service)
+
+    def units(self, service: Service) -> int:
+        """The smallest valid quantity of ``service`` whose charge shows in the balance: a
+        zero charge proves nothing, and some panels refuse orders that would cost nothing."""
+        if not self._places_known:
+            self.read_balance(self.main_key())  # the balance tells the money precision
+        return visible_units(service, self.places)
 
     def place(self, wallet: Wallet, spec: OrderSpec, *, clause: str = "ADD-001") -> PlacedOrder:
         """Send a valid ``add`` within the cap and measure its debit."""

@@ -122,14 +122,16 @@ def _settle(judge: Judge, error: BaseException, *, setup: bool) -> None:
         error = NotApplicable(NaReason.SPEND_CAP, f"needs up to {error.needed}")
     if isinstance(error, NotApplicable):
         judge.finish_not_applicable(error)
-        raise pytest.skip.Exception(f"N/A: {error.text}") from None
+        raise pytest.skip.Exception(f"N/A: {error.text}", _use_item_location=True) from None
     if isinstance(error, CheckFailure):
         verdict = judge.record_failure(error)
         judge.finish_stopped(f"{NaReason.NOT_REACHED.value} ({error.clause})")
         if verdict is Verdict.FAIL:
             raise error
         if setup:
-            raise pytest.skip.Exception(f"stopped by a NON-STRICT finding: {error}") from None
+            raise pytest.skip.Exception(
+                f"stopped by a NON-STRICT finding: {error}", _use_item_location=True
+            ) from None
         return
     if isinstance(error, pytest.skip.Exception):
         judge.finish_stopped(f"skipped: {error}")

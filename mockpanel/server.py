@@ -204,9 +204,7 @@ def start_panel(config: MockConfig, host: str = "127.0.0.1", port: int = 0) -> R
 
 
 @contextmanager
-def run_panel(
-    config: MockConfig, host: str = "127.0.0.1", port: int = 0
-) -> Iterator[RunningPanel]:
+def run_panel(config: MockConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningPanel]:
     """Serve ``config`` on ``host:port`` (0 picks a free port) for the ``with`` block."""
     panel = start_panel(config, host, port)
     try:

@@ -113,7 +113,7 @@ def test_quantity_above_max_is_refused(panel: Panel, catalog: Catalog) -> None:
 
 @pytest.mark.clause("ADD-005", "MONEY-004")
 def test_unknown_service_is_refused(panel: Panel, catalog: Catalog) -> None:
-    service, quantity = panel.cheapest_default()
+    _, quantity = panel.cheapest_default()
     unknown = Service(catalog.unknown_id(), "unknown", "Default", Decimal(0), 1, 1)
     _refusal(panel, unknown, {"link": panel.link(), "quantity": str(quantity)},
              catalog.most_expensive(quantity), "ADD-005", "an unknown service id is refused",
@@ -233,7 +233,8 @@ def test_type_specific_parameters_are_required(
     services = catalog.of_type(kind)
     if not services:
         raise NotApplicable(NaReason.NOT_OFFERED, f"no {kind} service")
-    service = min(services, key=lambda s: s.price(s.min))
-    params = {"link": panel.link(), "quantity": str(service.min)}
-    _refusal(panel, service, params, service.price(service.min), "ADD-013",
+    service = min(services, key=lambda s: s.price(panel.units(s)))
+    quantity = panel.units(service)
+    params = {"link": panel.link(), "quantity": str(quantity)}
+    _refusal(panel, service, params, service.price(quantity), "ADD-013",
              f"a {kind} order without {_TYPE_PARAMS[kind]} is refused")

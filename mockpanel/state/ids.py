@@ -60,6 +60,12 @@ class IdSequence:
         """How many ids this sequence has handed out."""
         return self._count
 
+    def restore(self, issued: int) -> None:
+        """Continue after ``issued`` ids (read back from a state file): none is handed out twice."""
+        if isinstance(issued, bool) or not isinstance(issued, int) or issued < 0:
+            raise ValueError(f"issued must be an int >= 0, got {issued!r}")
+        self._count = issued
+
     def peek(self) -> str:
         """The id :meth:`next` will return, without using it up.
 

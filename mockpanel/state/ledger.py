@@ -44,6 +44,17 @@ class Ledger:
         zero = quantize(Decimal(0), self._places)
         self._accounts[account] = Account(opening, zero, zero, opening)
 
+    def restore(self, account: str, figures: Account) -> None:
+        """Reopen ``account`` with figures read back from a state file, checked for consistency."""
+        if account in self._accounts:
+            raise ValueError(f"account {account!r} already exists")
+        amounts = (figures.opening, figures.debited, figures.credited, figures.balance)
+        for amount in amounts:
+            check_amount(amount, self._places)
+        if figures.opening - figures.debited + figures.credited != figures.balance:
+            raise ValueError(f"account {account!r}: balance != opening - debited + credited")
+        self._accounts[account] = figures
+
     def account(self, account: str) -> Account:
         """The figures of ``account``; ``KeyError`` if it was never opened."""
         return self._accounts[account]

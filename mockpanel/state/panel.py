@@ -20,15 +20,26 @@ Decisions documented here (the wire layer and the harness rely on them):
   ``quantize(charge * remains / quantity)``. Each order's refund happens once: final statuses
   are absorbing.
 - Listeners hear every order status change (timed or control or cancel), not the creation,
-  with the order as it was at the moment of the change. They run under the lock and must not
-  raise; an exception reaches the caller after the change is committed.
+  with the order as it was at the moment of the change. They run under the lock, once the
+  operation's changes are committed (to the state file too), and must not raise; an exception
+  reaches the caller after every listener has heard every change.
+- Durability (:meth:`PanelState.open`): every operation records what it touched in a
+  :class:`~mockpanel.state.persistence.Changes`; the outermost one writes it to the state file
+  in one transaction before it returns, even when it then refuses (time-driven changes made
+  while settling are kept). If the write fails the state is reloaded from the file, so memory
+  and file never disagree, and ``StoreError`` is raised. The clock horizon kept in the file is
+  never behind a reading the state has used: a ``ManualClock`` is stored exactly, a clock that
+  runs by itself ``REAL_CLOCK_LEASE`` seconds ahead (one write per lease at most).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -36,23 +47,35 @@ from typing import Any
 
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.state.catalog import MAX_COUNT, Service
-from mockpanel.state.clock import Clock, check_seconds
+from mockpanel.state.clock import Clock, ManualClock, check_seconds
 from mockpanel.state.config import StateConfig
 from mockpanel.state.ids import IdSequence
 from mockpanel.state.ledger import Ledger
 from mockpanel.state.money import check_amount, format_money, quantize
 from mockpanel.state.orders import Order, OrderStatus, OrderView, Outcome, Progress
 from mockpanel.state.params import validate_add
+from mockpanel.state.persistence import (
+    Changes,
+    Fingerprint,
+    Image,
+    Meta,
+    StateFileError,
+    Store,
+    StoreError,
+)
 from mockpanel.state.refills import FINAL_REFILL_STATUSES, Refill, RefillStatus, RefillView
 from mockpanel.state.schedule import Event, EventKind, Scheduler
 from mockpanel.state.snapshot import order_json, refill_json
 from mockpanel.state.tenants import KeyRing, Tenant, check_currency, new_key
 from mockpanel.state.transitions import check_transition
 
-__all__ = ["OrderListener", "PanelState"]
+__all__ = ["REAL_CLOCK_LEASE", "OrderListener", "PanelState"]
 
 OrderListener = Callable[[OrderView], None]
 
+# How far ahead of a self-running clock's reading the state file's horizon is set: at most one
+# clock-only write per this many seconds, and at most this much of a jump after a crash.
+REAL_CLOCK_LEASE = 1.0
 _DAY = 86_400.0
 _START_COUNT_SPAN = 50_000
 
@@ -66,6 +89,17 @@ class _Book:
     refill_ids: list[str] = field(default_factory=list)
 
 
+def _catch_up(clock: Clock, horizon: float) -> None:
+    """Advance ``clock`` to at least ``horizon``: time never goes backwards across a restart."""
+    behind = horizon - clock.now()
+    if behind > 0:
+        clock.advance(behind)  # exact for a ManualClock started at 0
+    nudge = math.ulp(horizon)
+    while clock.now() < horizon:  # a clock's own float arithmetic may fall a hair short
+        clock.advance(nudge)
+        nudge *= 2
+
+
 def _count_or_none(name: str, value: int | None, high: int) -> int | None:
     if value is None:
         return None
@@ -77,18 +111,18 @@ def _count_or_none(name: str, value: int | None, high: int) -> int | None:
 class PanelState:
     """The whole state of one mock panel."""
 
-    def __init__(self, config: StateConfig, clock: Clock) -> None:
+    def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
+        """An in-memory panel, or with ``store`` one restored from (and kept in) that file.
+
+        Prefer :meth:`open` for a state file; it also closes the file if restoring fails.
+        """
         self.config = config
         self.clock = clock
         self._lock = threading.RLock()
         self._catalog: Mapping[int, Service] = MappingProxyType(
             {service.id: service for service in config.catalog}
         )
-        alphanumeric = config.id_style == "alphanumeric"
-        self._order_ids = IdSequence(config.id_style, config.seed, "order")
-        self._refill_ids = IdSequence(
-            config.id_style, config.seed, "refill", prefix="R" if alphanumeric else "", width=5
-        )
+        self._order_ids, self._refill_ids = self._id_sequences()
         self._tenant_count = 0
         self._listeners: list[OrderListener] = []
         self._keys = KeyRing()
@@ -97,6 +131,54 @@ class PanelState:
         self._orders: dict[str, Order] = {}
         self._refills: dict[str, Refill] = {}
         self._scheduler = Scheduler()
+        # Durability: what the running operation changed, the views its listeners will hear
+        # once it is committed, how deep operations are nested, and the clock horizon.
+        self._store = store
+        self._changes = Changes()
+        self._heard: list[OrderView] = []
+        self._depth = 0
+        self._failure: StoreError | None = None
+        self._lease = 0.0 if isinstance(clock, ManualClock) else REAL_CLOCK_LEASE
+        self._horizon = 0.0
+        if store is not None:
+            self._restore(store.load(self._catalog, config.money_places))
+            _catch_up(clock, self._horizon)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        config: StateConfig,
+        clock: Clock,
+        *,
+        keys: Iterable[tuple[str, Decimal]] = (),
+    ) -> PanelState:
+        """A panel kept in the SQLite state file ``path``: restored when the file holds one,
+        started empty (creating the file) otherwise.
+
+        Each ``(key, balance)`` in ``keys`` gets a tenant unless the file already has one for
+        that key: an existing key keeps its balance, orders and tenant id (the balance given
+        is ignored), so restarting with the same keys never duplicates or refills a tenant.
+        :class:`StateFileError` when the file cannot be used; the file is closed again then.
+        """
+        store = Store.open(path, Fingerprint.of(config))
+        try:
+            state = cls(config, clock, store=store)
+            with state._operation():
+                for key, balance in keys:
+                    if state._keys.find(key) is None:
+                        state.create_tenant(balance, key=key)
+        except BaseException:
+            store.close()
+            raise
+        return state
+
+    def close(self) -> None:
+        """Close the state file (a no-op in memory); every later call raises ``StoreError``."""
+        with self._lock:
+            if self._store is not None and not self._store.closed:
+                self._store.close()
+                self._failure = StoreError(f"the state file {self._store.path} is closed")
 
     # ----------------------------------------------------------------- tenants and money
 
@@ -112,7 +194,7 @@ class PanelState:
             balance = Decimal(balance)
         if not isinstance(balance, Decimal):
             raise ValueError(f"balance must be a Decimal, got {type(balance).__name__}")
-        with self._lock:
+        with self._operation():
             self._settle()
             opening = check_amount(balance, self.config.money_places)
             tenant = Tenant(
@@ -120,22 +202,23 @@ class PanelState:
                 check_currency(self.config.default_currency if currency is None else currency),
             )
             secret = new_key() if key is None else key
-            self._keys.add(secret, tenant)  # validates the key; the first mutation
+            digest = self._keys.add(secret, tenant)  # validates the key; the first mutation
             self._tenant_count += 1
             self._ledger.open(tenant.id, opening)
             self._books[tenant.id] = _Book(tenant)
+            self._changes.tenant_opened(tenant, digest)
             return tenant, secret
 
     def authenticate(self, key: str) -> Tenant | None:
         """The tenant owning ``key`` (constant-time comparison of digests), or ``None``."""
         if not isinstance(key, str):
             return None
-        with self._lock:
+        with self._operation():
             self._settle()
             return self._keys.find(key)
 
     def balance(self, tenant: Tenant) -> Decimal:
-        with self._lock:
+        with self._operation():
             self._settle()
             self._book(tenant)
             return self._ledger.balance(tenant.id)
@@ -151,7 +234,7 @@ class PanelState:
         Refusals, in precedence order: the service, the parameters, the quantity bounds, then
         ``INSUFFICIENT_FUNDS``; see :mod:`mockpanel.state.params`.
         """
-        with self._lock:
+        with self._operation():
             now = self._settle()
             book = self._book(tenant)
             request = validate_add(self._catalog, service, params, self.config.money_places)
@@ -175,26 +258,28 @@ class PanelState:
             )
             self._orders[order_id] = order
             book.order_ids.append(order_id)
-            self._scheduler.push(
+            self._changes.orders[order_id] = order
+            self._changes.accounts.add(tenant.id)
+            self._schedule(
                 now + self.config.timings.order_pending, EventKind.ORDER_START, order_id, 0
             )
             return order.view(now)
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
-        with self._lock:
+        with self._operation():
             now = self._settle()
             return self._owned_order(tenant, order_id).view(now)
 
     def orders(self, tenant: Tenant) -> tuple[OrderView, ...]:
         """All of ``tenant``'s orders, oldest first."""
-        with self._lock:
+        with self._operation():
             now = self._settle()
             book = self._book(tenant)
             return tuple(self._orders[oid].view(now) for oid in book.order_ids)
 
     def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
         """Cancel with a full refund, when the service allows it and the status is cancellable."""
-        with self._lock:
+        with self._operation():
             now = self._settle()
             order = self._owned_order(tenant, order_id)
             if not order.service.cancel or order.status not in self.config.cancellable:
@@ -211,7 +296,7 @@ class PanelState:
 
     def refill(self, tenant: Tenant, order_id: str) -> RefillView:
         """Request a refill of a Completed order of a refill service, inside its window."""
-        with self._lock:
+        with self._operation():
             now = self._settle()
             book = self._book(tenant)
             order = self._owned_order(tenant, order_id)
@@ -227,13 +312,14 @@ class PanelState:
             self._refill_ids.next()
             self._refills[refill.id] = refill
             book.refill_ids.append(refill.id)
-            self._scheduler.push(
+            self._changes.refills[refill.id] = refill
+            self._schedule(
                 now + self.config.timings.refill_pending, EventKind.REFILL_START, refill.id, 0
             )
             return refill.view()
 
     def refill_status(self, tenant: Tenant, refill_id: str) -> RefillView:
-        with self._lock:
+        with self._operation():
             self._settle()
             self._book(tenant)
             refill = self._refills.get(refill_id) if isinstance(refill_id, str) else None
@@ -259,7 +345,7 @@ class PanelState:
         ``KeyError`` for an unknown id, :class:`InvalidTransition` for a move the declared
         transitions forbid (anything out of a final status), ``ValueError`` for bad numbers.
         """
-        with self._lock:
+        with self._operation():
             now = self._settle()
             order = self._orders[order_id]
             target = OrderStatus(status)
@@ -279,13 +365,14 @@ class PanelState:
                 order.remains = order.quantity if wanted is None else wanted
             else:
                 self._finish(order, outcome, now)
+            self._changes.orders[order.id] = order
             view = order.view(now)
             self._notify(view)
             return view
 
     def set_refill_outcome(self, refill_id: str, status: RefillStatus) -> RefillView:
         """Force a refill to ``Completed`` or ``Rejected``; its timers are void afterwards."""
-        with self._lock:
+        with self._operation():
             now = self._settle()
             refill = self._refills[refill_id]
             target = RefillStatus(status)
@@ -293,29 +380,31 @@ class PanelState:
                 raise ValueError(f"a refill outcome is Completed or Rejected, got {target.value!r}")
             refill.move(target, now)
             refill.generation += 1
+            self._changes.refills[refill.id] = refill
             return refill.view()
 
     def advance_clock(self, seconds: float) -> None:
         """Move the clock forward and apply every transition that has become due."""
         check_seconds(seconds)
-        with self._lock:
+        with self._operation():
             self._settle()
             self.clock.advance(seconds)
             self._settle()
 
     def reset(self) -> None:
         """Forget all tenants, keys, orders, refills and timers; counters keep counting."""
-        with self._lock:
+        with self._operation():
             self._keys = KeyRing()
             self._ledger = Ledger(self.config.money_places)
             self._books = {}
             self._orders = {}
             self._refills = {}
             self._scheduler = Scheduler()
+            self._changes.wipe()
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-ready data (money as strings). API keys are never in it."""
-        with self._lock:
+        with self._operation():
             now = self._settle()
             places = self.config.money_places
             tenants = []
@@ -344,10 +433,131 @@ class PanelState:
 
     def subscribe(self, listener: OrderListener) -> None:
         """Call ``listener`` with the order on every order status change."""
-        with self._lock:
+        with self._lock:  # no state changes: nothing to commit
             self._listeners.append(listener)
 
     # -------------------------------------------------------------------- internals
+
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """One domain operation under the lock. The outermost one commits what it changed
+        (whether it returns or raises) and only then lets the listeners hear of it."""
+        with self._lock:
+            if self._depth:
+                yield  # nested (open() creating its tenants): the outer operation commits
+                return
+            if self._failure is not None:
+                raise StoreError(str(self._failure)) from self._failure
+            self._depth = 1
+            try:
+                try:
+                    yield
+                finally:
+                    self._depth = 0
+                    self._commit()
+            finally:
+                self._deliver()
+
+    def _commit(self) -> None:
+        changes = self._changes
+        if not changes:
+            return
+        self._changes = Changes()
+        if self._store is None:
+            return
+        accounts = {tenant_id: self._ledger.account(tenant_id) for tenant_id in changes.accounts}
+        try:
+            self._store.commit(changes, accounts, self._meta())
+        except BaseException:
+            self._heard.clear()  # nothing of it happened
+            self._reload()
+            raise
+
+    def _reload(self) -> None:
+        """After a failed write: make memory equal to the file again, or refuse all calls."""
+        assert self._store is not None
+        try:
+            self._restore(self._store.load(self._catalog, self.config.money_places))
+        except BaseException as exc:
+            self._failure = StoreError(f"the state file {self._store.path} is unusable: {exc}")
+            raise
+
+    def _meta(self) -> Meta:
+        return Meta(
+            tenants_opened=self._tenant_count,
+            orders_issued=self._order_ids.issued,
+            refills_issued=self._refill_ids.issued,
+            timer_seq=self._scheduler.seq,
+            clock=self._horizon,
+        )
+
+    def _id_sequences(self) -> tuple[IdSequence, IdSequence]:
+        config = self.config
+        alphanumeric = config.id_style == "alphanumeric"
+        return (
+            IdSequence(config.id_style, config.seed, "order"),
+            IdSequence(
+                config.id_style, config.seed, "refill", prefix="R" if alphanumeric else "", width=5
+            ),
+        )
+
+    def _restore(self, image: Image) -> None:
+        """Replace the whole state by ``image``; checked first, so a bad one replaces nothing."""
+        try:
+            keys = KeyRing()
+            ledger = Ledger(self.config.money_places)
+            books: dict[str, _Book] = {}
+            for entry in image.tenants:
+                if entry.tenant.id in books:
+                    raise ValueError(f"tenant {entry.tenant.id} appears twice")
+                keys.restore(entry.digest, entry.tenant)
+                ledger.restore(entry.tenant.id, entry.account)
+                books[entry.tenant.id] = _Book(entry.tenant)
+            orders: dict[str, Order] = {}
+            for order in image.orders:
+                if order.id in orders or order.tenant_id not in books:
+                    raise ValueError(f"order {order.id} is repeated or has no tenant")
+                orders[order.id] = order
+                books[order.tenant_id].order_ids.append(order.id)
+            refills: dict[str, Refill] = {}
+            for refill in image.refills:
+                owner = orders.get(refill.order_id)
+                if refill.id in refills or owner is None or owner.tenant_id != refill.tenant_id:
+                    raise ValueError(f"refill {refill.id} is repeated or has no order")
+                refills[refill.id] = refill
+                books[refill.tenant_id].refill_ids.append(refill.id)
+            order_ids, refill_ids = self._id_sequences()
+            order_ids.restore(image.meta.orders_issued)
+            refill_ids.restore(image.meta.refills_issued)
+            scheduler = Scheduler.restore(image.timers, image.meta.timer_seq)
+            if image.meta.tenants_opened < len(books):
+                raise ValueError("fewer tenants opened than there are tenants")
+        except ValueError as exc:
+            path = "the state file" if self._store is None else self._store.path
+            raise StateFileError(f"{path} is damaged: {exc}") from exc
+        self._keys, self._ledger, self._books = keys, ledger, books
+        self._orders, self._refills, self._scheduler = orders, refills, scheduler
+        self._order_ids, self._refill_ids = order_ids, refill_ids
+        self._tenant_count = image.meta.tenants_opened
+        self._horizon = image.meta.clock
+        self._changes = Changes()
+
+    def _schedule(self, due: float, kind: EventKind, target: str, generation: int) -> None:
+        self._changes.timer_pushed(self._scheduler.push(due, kind, target, generation))
+
+    def _deliver(self) -> None:
+        """Tell every listener of every committed change, in order; then raise the first
+        exception a listener raised, if any."""
+        heard, self._heard = self._heard, []
+        first: Exception | None = None
+        for view in heard:
+            for listener in tuple(self._listeners):
+                try:
+                    listener(view)
+                except Exception as exc:
+                    first = first or exc
+        if first is not None:
+            raise first
 
     def _book(self, tenant: Tenant) -> _Book:
         book = self._books.get(tenant.id)
@@ -371,18 +581,28 @@ class PanelState:
         refund = order.refund_for(outcome, self.config.money_places)
         order.move(outcome.status, at)
         order.remains = outcome.remains
+        self._changes.orders[order.id] = order
         if refund > 0:
             self._ledger.credit(order.tenant_id, refund)
             order.refunded += refund
+            self._changes.accounts.add(order.tenant_id)
 
     def _notify(self, view: OrderView) -> None:
-        for listener in tuple(self._listeners):
-            listener(view)
+        self._heard.append(view)  # delivered by _operation once the change is committed
 
     def _settle(self) -> float:
-        """Apply every due event in due order; return the current time."""
+        """Apply every due event in due order; return the current time.
+
+        With a state file, first make sure the file's horizon covers ``now`` (written in this
+        operation's transaction), so no response is ever built from a time a restart could
+        take back.
+        """
         now = self.clock.now()
+        if self._store is not None and now > self._horizon:
+            self._horizon = now + self._lease
+            self._changes.clock = True
         while (event := self._scheduler.pop_due(now)) is not None:
+            self._changes.timer_popped(event)
             self._apply(event)
         return now
 
@@ -394,7 +614,7 @@ class PanelState:
                 return
             if event.kind is EventKind.REFILL_START and refill.status is RefillStatus.PENDING:
                 refill.move(RefillStatus.IN_PROGRESS, event.due)
-                self._scheduler.push(
+                self._schedule(
                     event.due + timings.refill_in_progress,
                     EventKind.REFILL_FINISH,
                     refill.id,
@@ -405,6 +625,7 @@ class PanelState:
                 and refill.status is RefillStatus.IN_PROGRESS
             ):
                 refill.move(RefillStatus.COMPLETED, event.due)
+            self._changes.refills[refill.id] = refill
             return
         order = self._orders.get(event.target)
         if order is None or order.generation != event.generation:
@@ -415,7 +636,8 @@ class PanelState:
             order.progress = Progress(
                 event.due, timings.order_in_progress, order.quantity, order.planned.remains
             )
-            self._scheduler.push(
+            self._changes.orders[order.id] = order
+            self._schedule(
                 event.due + timings.order_in_progress,
                 EventKind.ORDER_FINISH,
                 order.id,

@@ -8,6 +8,7 @@ instead of requiring it to be found and removed.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -43,12 +44,31 @@ class Scheduler:
         self._heap: list[Event] = []
         self._seq = 0
 
+    @classmethod
+    def restore(cls, events: Iterable[Event], seq: int) -> Scheduler:
+        """A scheduler holding ``events`` (read back from a state file) whose next ``seq`` is
+        ``seq + 1``, so ties keep resolving in the order they were scheduled."""
+        scheduler = cls()
+        scheduler._heap = list(events)
+        if any(event.seq > seq for event in scheduler._heap):
+            raise ValueError(f"an event's seq is above the last issued seq {seq}")
+        heapq.heapify(scheduler._heap)
+        scheduler._seq = seq
+        return scheduler
+
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, due: float, kind: EventKind, target: str, generation: int) -> None:
+    @property
+    def seq(self) -> int:
+        """The ``seq`` of the latest event pushed (0 before any)."""
+        return self._seq
+
+    def push(self, due: float, kind: EventKind, target: str, generation: int) -> Event:
         self._seq += 1
-        heapq.heappush(self._heap, Event(due, self._seq, kind, target, generation))
+        event = Event(due, self._seq, kind, target, generation)
+        heapq.heappush(self._heap, event)
+        return event
 
     def pop_due(self, now: float) -> Event | None:
         """The earliest event due at or before ``now``, removed; ``None`` if none is due."""

@@ -52,8 +52,11 @@ class KeyRing:
     def __init__(self) -> None:
         self._by_digest: dict[bytes, tuple[bytes, Tenant]] = {}
 
-    def add(self, key: str, tenant: Tenant) -> None:
-        """Register ``key`` for ``tenant``. The error messages never repeat the key."""
+    def add(self, key: str, tenant: Tenant) -> bytes:
+        """Register ``key`` for ``tenant`` and return its digest (what a state file keeps).
+
+        The error messages never repeat the key.
+        """
         if not isinstance(key, str) or not 0 < len(key) <= _MAX_KEY:
             raise ValueError(f"an API key must be 1..{_MAX_KEY} characters")
         if not key.isprintable() or any(ch.isspace() for ch in key):
@@ -61,6 +64,15 @@ class KeyRing:
         digest = _digest(key)
         if digest in self._by_digest:
             raise ValueError("that API key is already in use")
+        self._by_digest[digest] = (digest, tenant)
+        return digest
+
+    def restore(self, digest: bytes, tenant: Tenant) -> None:
+        """Register a digest read back from a state file (the key itself was never stored)."""
+        if len(digest) != hashlib.sha256().digest_size:
+            raise ValueError("a key digest must be a SHA-256 digest")
+        if digest in self._by_digest:
+            raise ValueError("that key digest is already registered")
         self._by_digest[digest] = (digest, tenant)
 
     def find(self, key: str) -> Tenant | None:

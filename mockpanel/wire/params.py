@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from types import MappingProxyType
+from typing import Any, Final, NoReturn
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -18,13 +19,12 @@ from aiohttp import web
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import Encoding
 
-__all__ = ["content_encoding", "decode_json", "decode_urlencoded", "read_params"]
+__all__ = ["decode_json", "decode_urlencoded", "read_params"]
 
-_MEDIA_TYPES = {
-    "application/x-www-form-urlencoded": Encoding.FORM,
-    "application/json": Encoding.JSON,
-}
-_UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_MEDIA_TYPES: Final = MappingProxyType(
+    {Encoding.FORM: "application/x-www-form-urlencoded", Encoding.JSON: "application/json"}
+)
+_UTF8_CHARSETS: Final = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 def _bad(detail: str) -> NoReturn:
@@ -100,14 +100,10 @@ def decode_json(raw: bytes) -> dict[str, str]:
         _bad(f"the body is not valid JSON ({exc})")
     if not isinstance(document, dict):
         _bad("the JSON body must be an object of fields")
-    fields: dict[str, str] = {}
     for name, value in document.items():
-        if value is None:
-            continue
-        if not isinstance(value, str):  # parse_int/parse_float made every number a str
+        if value is not None and not isinstance(value, str):  # numbers are str already
             _bad(f"field {name!r} must be a string or a number, not {_json_kind(value)}")
-        fields[name] = value
-    return _unique(fields.items(), "JSON body")
+    return _unique(((k, v) for k, v in document.items() if v is not None), "JSON body")
 
 
 def _json_kind(value: object) -> str:
@@ -118,12 +114,16 @@ def _json_kind(value: object) -> str:
     return "an object"
 
 
-def content_encoding(request: web.BaseRequest) -> Encoding | None:
-    """The body encoding a request declares, or ``None`` for a media type we never decode."""
-    encoding = _MEDIA_TYPES.get(request.content_type)
-    if encoding is None and request.content_type.endswith("+json"):
-        encoding = Encoding.JSON
-    return encoding
+def _encoding_of(request: web.BaseRequest) -> Encoding | None:
+    """The body encoding a request declares, or ``None`` for a media type we never decode
+    (or a charset other than UTF-8 and its ASCII subset)."""
+    charset = request.charset
+    if charset is not None and charset.lower() not in _UTF8_CHARSETS:
+        return None
+    media = request.content_type
+    if media.endswith("+json"):
+        return Encoding.JSON
+    return next((enc for enc, known in _MEDIA_TYPES.items() if known == media), None)
 
 
 async def _read_body(request: web.BaseRequest, max_bytes: int) -> bytes:
@@ -155,18 +155,12 @@ async def read_params(
     body = await _read_body(request, max_bytes)
     if not body:
         return fields
-    encoding = content_encoding(request)
-    charset = request.charset
-    if (
-        encoding is None
-        or encoding not in accepted
-        or (charset is not None and charset.lower() not in _UTF8_CHARSETS)
-    ):
+    encoding = _encoding_of(request)
+    if encoding is None or encoding not in accepted:
         raise DomainError(
             ErrorCode.UNSUPPORTED_ENCODING,
-            encoding=request.content_type if charset is None else f"{request.content_type}; "
-            f"charset={charset}",
-            accepted=", ".join(sorted(_media_type(e) for e in accepted if e != Encoding.QUERY)),
+            encoding=request.headers.get("Content-Type", "none"),
+            accepted=", ".join(media for enc, media in _MEDIA_TYPES.items() if enc in accepted),
         )
     body_fields = (
         decode_urlencoded(body, "form body") if encoding is Encoding.FORM else decode_json(body)
@@ -177,6 +171,3 @@ async def read_params(
     fields.update(body_fields)
     return fields
 
-
-def _media_type(encoding: Encoding) -> str:
-    return next(media for media, enc in _MEDIA_TYPES.items() if enc is encoding)

@@ -91,8 +91,9 @@ def json_response(profile: Profile, reply: Reply) -> web.Response:
 
 
 def _id(value: str, style: NumberStyle) -> Json:
-    # An alphanumeric id (smmpremium's K7M2X9) can only ever be a string.
-    if style is NumberStyle.NUMBER and value.isascii() and value.isdigit():
+    # Only a canonical positive number becomes a JSON integer: an alphanumeric id (smmpremium's
+    # K7M2X9) and an id a client sent as "0" or "007" stay the text they are.
+    if style is NumberStyle.NUMBER and value.isascii() and value.isdigit() and value[0] != "0":
         return int(value)
     return value
 

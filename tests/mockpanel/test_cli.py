@@ -192,8 +192,9 @@ def _offers_multi_status(profile: Profile) -> bool:
 def test_every_action_of_every_profile_over_a_real_socket(name: str) -> None:
     profile = PROFILES[name]
     key = f"cli-{name}-key"
-    with served("--profile", name, "--key", f"{key}=50.00", "--control-token", TOKEN,
-                "--clock", "manual") as server:
+    with served(
+        "--profile", name, "--key", f"{key}=50.00", "--control-token", TOKEN, "--clock", "manual"
+    ) as server:
         api = Client(server.url, key, profile)
         expected = Decimal("50.00")
         assert api.balance() == expected
@@ -232,8 +233,9 @@ def test_every_action_of_every_profile_over_a_real_socket(name: str) -> None:
             if profile.offers(Handler.REFILL_STATUS):
                 _, pending = api.call(Handler.REFILL_STATUS, "refill_status", refill=refill)
                 assert pending["status"] == api.refill_word(RefillStatus.PENDING)
-                control(server.base_url, "POST", f"/refills/{refill}/outcome",
-                        {"status": "Completed"})
+                control(
+                    server.base_url, "POST", f"/refills/{refill}/outcome", {"status": "Completed"}
+                )
                 _, finished = api.call(Handler.REFILL_STATUS, "refill_status", refill=refill)
                 assert finished["status"] == api.refill_word(RefillStatus.COMPLETED)
             if Handler.REFILL in profile.shapes.batch:
@@ -262,6 +264,7 @@ def test_every_action_of_every_profile_over_a_real_socket(name: str) -> None:
         assert journal["exchanges"], "the journal recorded nothing"
         assert key not in json.dumps(journal, default=str)
     assert key not in server.stdout + server.stderr
+    assert TOKEN not in server.stdout + server.stderr
 
 
 def test_every_profile_is_listed_once_with_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -303,8 +306,12 @@ def test_bare_command_means_serve_with_every_default(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(cli, "_serve", lambda args: seen.append(args) or 0)
     assert cli.main([]) == 0
     (args,) = seen
-    assert (args.command, args.host, args.port, args.profile) == ("serve", "127.0.0.1", 8080,
-                                                                  "reference")
+    assert (args.command, args.host, args.port, args.profile) == (
+        "serve",
+        "127.0.0.1",
+        8080,
+        "reference",
+    )
     assert (args.keys, args.control_token, args.clock, args.seed) == ([], None, "real", 0)
 
 
@@ -315,8 +322,14 @@ def test_given_keys_are_used_and_never_printed() -> None:
         assert "2 from --key" in server.stdout
         _, body = post(server.url, key=first, action="balance")
         assert Decimal(body["balance"]) == Decimal("12.50")
-        _, body = post(server.url, key=second, action="add", service=1,
-                       link="https://example.test/p", quantity=100)
+        _, body = post(
+            server.url,
+            key=second,
+            action="add",
+            service=1,
+            link="https://example.test/p",
+            quantity=100,
+        )
         assert body == {"error": "Not enough funds on balance"}
     assert first not in server.stdout + server.stderr
     assert second not in server.stdout + server.stderr
@@ -324,8 +337,14 @@ def test_given_keys_are_used_and_never_printed() -> None:
 
 def test_manual_clock_moves_only_when_the_control_api_advances_it() -> None:
     with served("--clock", "manual", "--control-token", TOKEN, "--key", "clock-key=10") as server:
-        _, added = post(server.url, key="clock-key", action="add", service=1,
-                        link="https://example.test/p", quantity=100)
+        _, added = post(
+            server.url,
+            key="clock-key",
+            action="add",
+            service=1,
+            link="https://example.test/p",
+            quantity=100,
+        )
         order = added["order"]
 
         def status() -> str:
@@ -342,8 +361,14 @@ def test_manual_clock_moves_only_when_the_control_api_advances_it() -> None:
 
 def test_real_clock_can_also_be_advanced() -> None:
     with served("--control-token", TOKEN, "--key", "real-key=10") as server:
-        _, added = post(server.url, key="real-key", action="add", service=1,
-                        link="https://example.test/p", quantity=100)
+        _, added = post(
+            server.url,
+            key="real-key",
+            action="add",
+            service=1,
+            link="https://example.test/p",
+            quantity=100,
+        )
         control(server.base_url, "POST", "/clock/advance", {"seconds": 3600})
         _, body = post(server.url, key="real-key", action="status", order=added["order"])
         assert body["status"] == "Completed"
@@ -396,7 +421,7 @@ SECRET = "s3cr3t-key-value"
         (["--clock", "fast"], "invalid choice: 'fast'"),
         (["--seed", "x"], "invalid int value"),
         (["--journal-size", "0"], "must be at least 1"),
-        (["--control-token", "has space"], "control_token must be non-empty"),
+        (["--control-token", f"{SECRET} x"], "control_token must be non-empty"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message_and_no_secret(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mockpanel.config import MockConfig
+from mockpanel.pytest_plugin import MockPanelError, MockPanelHandle
+from mockpanel.server import run_panel
+
 pytest_plugins = ["pytester"]
 
 
@@ -17,7 +21,7 @@ def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
 _INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 # The inner suites are plain synchronous tests: the panel runs in its own thread.
-USER_SUITE = '''
+USER_SUITE = """
 from decimal import Decimal
 
 import pytest
@@ -104,7 +108,7 @@ def test_one_server_per_profile(mock_panel_server, mock_panel):
     assert mock_panel_server.get() is reference
     assert mock_panel.url == reference.url
     assert mock_panel_server.get("smmhub").port != reference.port
-'''
+"""
 
 
 def test_the_fixtures_in_a_user_suite(pytester: pytest.Pytester) -> None:
@@ -205,3 +209,27 @@ def test_parallel_workers_each_get_their_own_server(pytester: pytest.Pytester) -
     pytester.makepyfile(test_user=USER_SUITE)
     result = pytester.runpytest("-n", "2", "-q")
     result.assert_outcomes(passed=10)
+
+
+# The handle used directly (this suite has the plugin installed like any user's).
+
+
+def test_control_refusals_raise_with_the_status_and_reason(mock_panel: MockPanelHandle) -> None:
+    with pytest.raises(MockPanelError, match=r"HTTP 404\): .*no order 987654321"):
+        mock_panel.set_outcome(987654321, "Completed")
+    with pytest.raises(MockPanelError, match=r"HTTP 400\)"):
+        mock_panel.advance(-1)
+    _, added = mock_panel.call("add", service=1, link="https://example.test/x", quantity=100)
+    mock_panel.set_outcome(added["order"], "Completed")
+    with pytest.raises(MockPanelError, match=r"HTTP 409\)"):
+        mock_panel.set_outcome(added["order"], "Canceled")  # no way back from Completed
+
+
+def test_minting_a_tenant_needs_the_control_api() -> None:
+    with run_panel(MockConfig()) as panel, pytest.raises(ValueError, match="no control API"):
+        MockPanelHandle.mint(panel)
+
+
+def test_the_handle_keeps_its_secrets_out_of_repr(mock_panel: MockPanelHandle) -> None:
+    assert mock_panel.key not in repr(mock_panel)
+    assert mock_panel._control_token not in repr(mock_panel)

@@ -69,7 +69,8 @@ def test_babismm_round_trip(mock_panel: MockPanelHandle) -> None:
         assert client.get_refill_status(refill) == {"status": "Completed"}
 
         listed = client.create_multi_refill([done, UNKNOWN])
-        assert listed[0]["order"] == done and isinstance(listed[0]["refill"], int)
+        assert listed[0]["order"] == done
+        assert isinstance(listed[0]["refill"], int)
         assert listed[1] == {"order": UNKNOWN, "refill": {"error": "Incorrect order ID"}}
         statuses = client.get_multi_refill_status([refill, listed[0]["refill"]])
         assert [item["status"] for item in statuses] == ["Completed", "Pending"]
@@ -80,15 +81,16 @@ def test_babismm_sees_refusals_as_api_errors_and_nothing_is_charged(
     mock_panel: MockPanelHandle,
 ) -> None:
     with SMM(mock_panel.url, mock_panel.key) as client:
-        with pytest.raises(SMMAPIError, match="^Quantity less than minimal 50$"):
+        with pytest.raises(SMMAPIError, match=r"^Quantity less than minimal 50$"):
             client.add_order(service=1, link=LINK, quantity=1)
-        with pytest.raises(SMMAPIError, match="^Incorrect service ID$"):
+        with pytest.raises(SMMAPIError, match=r"^Incorrect service ID$"):
             client.add_order(service=999, link=LINK, quantity=100)
-        with pytest.raises(SMMAPIError, match="^Incorrect order ID$"):
+        with pytest.raises(SMMAPIError, match=r"^Incorrect order ID$"):
             client.get_status(UNKNOWN)
     assert mock_panel.balance() == Decimal("100")
-    with SMM(mock_panel.url, "not-a-key") as stranger, pytest.raises(
-        SMMAPIError, match="^Invalid API key$"
+    with (
+        SMM(mock_panel.url, "not-a-key") as stranger,
+        pytest.raises(SMMAPIError, match=r"^Invalid API key$"),
     ):
         stranger.get_balance()
 
@@ -104,5 +106,6 @@ def test_babismm_loses_the_message_on_a_4xx_panel(mock_panel: MockPanelHandle) -
     with SMM(mock_panel.url, mock_panel.key) as client:
         assert client.get_balance() == {"balance": "100.00", "currency": "INR"}
         order = client.add_order(service=1, link=LINK, quantity=1000)["order"]
-        assert isinstance(order, str) and order.isalnum()  # alphanumeric ids (seed 000)
+        assert isinstance(order, str)
+        assert order.isalnum()  # alphanumeric ids (seed 000)
         assert client.cancel_orders([order]) == {"order": order, "cancel": {"status": "success"}}

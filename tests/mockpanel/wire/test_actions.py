@@ -296,3 +296,15 @@ async def test_trailing_slash_path_is_the_same_api(make_panel: MakePanel) -> Non
     key = await panel.tenant("3")
     response = await panel.client.post("/api/v2/", data={"key": key, "action": "balance"})
     assert await response.json() == {"balance": "3.00000", "currency": "USD"}
+
+
+async def test_ids_sent_as_zero_or_zero_padded_are_echoed_as_text(make_panel: MakePanel) -> None:
+    panel = await make_panel("reference")
+    key = await panel.tenant()
+    status, body = await panel.api(key=key, action="refill", orders="0,007")
+    assert status == 200
+    assert body == [
+        {"order": "0", "refill": {"error": "Incorrect order ID"}},
+        {"order": "007", "refill": {"error": "Incorrect order ID"}},
+    ]
+    assert validate("refill-multi", "response", body) == []

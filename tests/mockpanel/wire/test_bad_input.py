@@ -197,7 +197,7 @@ async def test_json_bodies_carry_numbers_as_their_literal_text(make_panel: MakeP
     response = await panel.client.post("/api/v2", data=json.dumps(document),
                                        headers={"Content-Type": "application/json"})
     assert response.status == 200
-    order = str(await panel.read(response)["order"])
+    order = str((await panel.read(response))["order"])
     assert await panel.balance(key) == Decimal("99.10000")
     # a float literal is not silently truncated into a count
     document["quantity"] = 1000.0

@@ -1,0 +1,56 @@
+"""The body decoders on their own: exact text in, one flat dict out, or BAD_REQUEST."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.wire.params import decode_json, decode_urlencoded
+
+
+def test_urlencoded_keeps_text_exactly() -> None:
+    assert decode_urlencoded("a=1+2&b=%E2%82%AC&c=&d", "form body") == {
+        "a": "1 2", "b": "€", "c": "", "d": ""
+    }
+    assert decode_urlencoded(b"", "form body") == {}
+
+
+def test_json_keeps_number_literals_and_drops_nulls() -> None:
+    assert decode_json(b'{"quantity": 1000, "rate": 1.50, "big": 1' + b"0" * 5000 + b', '
+                       b'"runs": null, "link": "x"}') == {
+        "quantity": "1000", "rate": "1.50", "big": "1" + "0" * 5000, "link": "x"
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b'{"a": 1, "a": 2}', "repeated"),
+        (b'{"a": [1]}', "an array"),
+        (b'{"a": {}}', "an object"),
+        (b'{"a": false}', "a boolean"),
+        (b'"text"', "must be an object"),
+        (b"{", "not valid JSON"),
+        (b'{"a": Infinity}', "not JSON"),
+        (b'{"a": "\\udfff"}', "invalid unicode"),
+        (b'{"\\ud800": "x"}', "invalid unicode"),
+        (b'{"a": "\xff"}', "not valid UTF-8"),
+        (b"[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_json_refusals_say_why(raw: bytes, detail: str) -> None:
+    with pytest.raises(DomainError) as raised:
+        decode_json(raw)
+    assert raised.value.code is ErrorCode.BAD_REQUEST
+    assert detail in raised.value.params["detail"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [(b"a=1&a=2", "repeated"), (b"a=\xff", "not valid UTF-8"), ("a=%C3%28", "not valid UTF-8")],
+)
+def test_urlencoded_refusals_say_why(raw: bytes | str, detail: str) -> None:
+    with pytest.raises(DomainError) as raised:
+        decode_urlencoded(raw, "form body")
+    assert raised.value.code is ErrorCode.BAD_REQUEST
+    assert detail in raised.value.params["detail"]
