@@ -106,7 +106,7 @@ class SentRequest:
     body: str
 
     def describe(self) -> str:
-        shown = self.body if self.body else urlencode(self.params)
+        shown = self.body or "&".join(f"{name}={value}" for name, value in self.params)
         return f"{self.method} {self.content_type or '-'} {shown}"
 
 

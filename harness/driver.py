@@ -319,7 +319,8 @@ class Panel:
         return Wallet(self.control.mint_tenant(balance), sandbox=True)
 
     def _real_wallet(self, wallet: Wallet, budget: Decimal) -> Wallet:
-        if not self.guard.can_spend(wallet) or budget > self.guard.remaining:
+        self._may_spend(wallet)
+        if budget > self.guard.remaining:
             raise NotApplicable(NaReason.SPEND_CAP, f"needs up to {budget}")
         balance = self.read_balance(wallet.key)
         if balance < budget:
@@ -413,8 +414,13 @@ class Panel:
             self.read_balance(self.main_key())  # the balance tells the money precision
         return visible_units(service, self.places)
 
+    def _may_spend(self, wallet: Wallet) -> None:
+        if not self.guard.can_spend(wallet):
+            raise NotApplicable(NaReason.SPEND_CAP, f"nothing left for {wallet.label}")
+
     def place(self, wallet: Wallet, spec: OrderSpec, *, clause: str = "ADD-001") -> PlacedOrder:
         """Send a valid ``add`` within the cap and measure its debit."""
+        self._may_spend(wallet)
         before = self.read_balance(wallet.key)
         self.guard.open(wallet, before)
         try:
@@ -441,6 +447,7 @@ class Panel:
     ) -> Attempt:
         """Send an ``add`` that should be refused, reserving its worst case in case it is not,
         and measure ``wallet``'s balance around it. ``key`` sends it with another key."""
+        self._may_spend(wallet)
         before = self.read_balance(wallet.key)
         self.guard.open(wallet, before)
         try:
@@ -482,6 +489,7 @@ class Panel:
 
     def concurrently(self, wallet: Wallet, specs: Sequence[OrderSpec]) -> list[Exchange]:
         """Send several ``add``s at once, each reserved (the overdraw test)."""
+        self._may_spend(wallet)
         self.guard.open(wallet, self.read_balance(wallet.key))
         calls = []
         for spec in specs:

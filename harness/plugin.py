@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from harness import config as options
-from harness import fixtures
+from harness import fixtures, scenarios
 from harness.budget import SpendRefused
 from harness.checks import CheckFailure
 from harness.control import ControlError
@@ -72,8 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[RUN_KEY] = HarnessRun(panel_config)
     config.pluginmanager.register(fixtures, "smm_harness_fixtures")
+    config.pluginmanager.register(scenarios, "smm_harness_scenarios")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
-        config.args[:] = [str(SUITE_DIR)]
+        config.args[:] = [str(SUITE_DIR), *scenarios.default_paths()]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -116,13 +117,15 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 # running one item
 
 
-def _settle(judge: Judge, error: BaseException, *, setup: bool) -> None:
+def _settle(judge: Judge, error: BaseException, item: pytest.Item, *, setup: bool) -> None:
     """Turn what stopped a test into verdicts; re-raise unless it is NON-STRICT in the call."""
+    # A skip is reported at the test's own line when it has one (YAML scenario items do not).
+    here = item.location[1] is not None
     if isinstance(error, SpendRefused):
         error = NotApplicable(NaReason.SPEND_CAP, f"needs up to {error.needed}")
     if isinstance(error, NotApplicable):
         judge.finish_not_applicable(error)
-        raise pytest.skip.Exception(f"N/A: {error.text}", _use_item_location=True) from None
+        raise pytest.skip.Exception(f"N/A: {error.text}", _use_item_location=here) from None
     if isinstance(error, CheckFailure):
         verdict = judge.record_failure(error)
         judge.finish_stopped(f"{NaReason.NOT_REACHED.value} ({error.clause})")
@@ -130,7 +133,7 @@ def _settle(judge: Judge, error: BaseException, *, setup: bool) -> None:
             raise error
         if setup:
             raise pytest.skip.Exception(
-                f"stopped by a NON-STRICT finding: {error}", _use_item_location=True
+                f"stopped by a NON-STRICT finding: {error}", _use_item_location=here
             ) from None
         return
     if isinstance(error, pytest.skip.Exception):
@@ -153,7 +156,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     except BaseException as error:
-        _settle(judge, error, setup=True)
+        _settle(judge, error, item, setup=True)
         raise  # _settle always raises in setup; this keeps the type checker honest
 
 
@@ -165,7 +168,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     try:
         result = yield
     except BaseException as error:
-        _settle(judge, error, setup=False)
+        _settle(judge, error, item, setup=False)
         return None
     failure = judge.first_must_failure()
     judge.finish_passed()

@@ -7,6 +7,8 @@ running test's judge so that every exchange the client records is checked and at
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from harness import contract
@@ -37,13 +39,6 @@ class HarnessRun:
         self.book = VerdictBook(contract.clauses().values())
         self.secrets = SecretBook(config.secrets())
         transport = transport or HttpTransport()
-        self.client = PanelClient(
-            config.url,
-            transport=transport,
-            limiter=TokenBucket(config.request_rate, burst=max(1.0, config.request_rate)),
-            secrets=self.secrets,
-        )
-        self.client.observers.append(self._observe)
         self.control = (
             ControlClient(
                 config.control_url, config.control_token, transport=transport,
@@ -52,10 +47,26 @@ class HarnessRun:
             if config.control_url is not None and config.control_token is not None
             else None
         )
+        self.client = PanelClient(
+            config.url,
+            transport=transport,
+            limiter=TokenBucket(config.request_rate, burst=max(1.0, config.request_rate)),
+            secrets=self.secrets,
+            sleep=self.wait,
+        )
+        self.client.observers.append(self._observe)
         self.guard = SpendGuard(config.max_spend)
         self.judge: Judge | None = None
         self.panel = Panel(self)
         self.problems: list[str] = []
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the panel (a 429's Retry-After): on its clock through the
+        control API when there is one (a manual clock never moves by itself), else in real time."""
+        if self.control is not None:
+            self.control.advance_clock(seconds)
+        else:
+            time.sleep(seconds)
 
     def _observe(self, exchange: Exchange) -> None:
         judge = self.judge

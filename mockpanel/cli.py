@@ -22,6 +22,7 @@ from mockpanel import __version__
 from mockpanel.config import MockConfig
 from mockpanel.profiles import PROFILES, get_profile
 from mockpanel.server import API_PATH, CONTROL_PATH, serve_forever
+from mockpanel.state import StoreError
 
 __all__ = ["DEMO_BALANCE", "build_parser", "main", "parse_key"]
 
@@ -121,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="exchanges kept in the journal (default 1000)",
     )
+    serve.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="keep tenants, balances, orders, refills and the clock in this SQLite file across "
+        "restarts (default: in memory); --key keys already in it keep their balance and orders",
+    )
 
     # Errors found after parsing are reported against `serve`, with its usage line.
     serve.set_defaults(command_parser=serve)
@@ -143,6 +151,7 @@ def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
             clock=args.clock,
             seed=args.seed,
             journal_size=args.journal_size,
+            state_file=args.state,
         )
     except ValueError as exc:  # MockConfig's messages never repeat a key or the token
         args.command_parser.error(str(exc))
@@ -166,6 +175,7 @@ def _announce(config: MockConfig, base_url: str, invented: bool, out: TextIO) ->
     else:
         lines.append(f"  keys:        {len(config.keys)} from --key")
     lines.append(f"  clock:       {config.clock}, seed {config.seed}")
+    lines.append(f"  state:       {config.state_file or 'in memory'}")
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), file=out, flush=True)
 
@@ -196,6 +206,9 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     except OSError as exc:
         print(f"mockpanel: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:  # an unusable --state file: its message says why
+        print(f"mockpanel: {exc}", file=sys.stderr)
         return 1
     print("mockpanel: stopped", flush=True)
     return 0

@@ -8,14 +8,18 @@ control token.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import urlsplit
 
-from mockpanel.profiles import PROFILES
+from mockpanel.profiles import PROFILES, RateLimit
 from mockpanel.state import LifecycleTimings
 
-__all__ = ["MockConfig"]
+__all__ = ["MockConfig", "webhook_url_problem"]
+
+_MAX_URL = 2048
 
 
 def _is_token_text(text: object) -> bool:
@@ -27,6 +31,35 @@ def _is_token_text(text: object) -> bool:
     )
 
 
+def webhook_url_problem(url: object) -> str | None:
+    """Why ``url`` cannot be a webhook URL (an absolute http(s) URL with a host), or None."""
+    if not _is_token_text(url) or not isinstance(url, str) or len(url) > _MAX_URL:
+        return f"must be an http(s) URL of at most {_MAX_URL} printable characters, no spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http:// or https:// URL with a host"
+    return None
+
+
+def _url_origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``: its path and query may hold a receiver's secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _positive_seconds(value: object, high: float) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= high
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MockConfig:
     """How to build one mock panel.
@@ -34,6 +67,11 @@ class MockConfig:
     ``keys`` are the tenants created at start (and again after ``POST /_mock/reset``), each an
     API key with its opening balance in the profile's currency. ``max_body_bytes`` bounds every
     request body; a larger one is answered with the profile's ``BODY_TOO_LARGE`` error.
+
+    ``rate_limit`` is the profile's published budget (``"profile"``), none (``"off"``), or a
+    :class:`RateLimit` for this run. ``webhook_url`` receives every order status change
+    (profiles that send webhooks only), retried ``webhook_attempts`` times in all, waiting
+    ``webhook_backoff`` seconds before the first retry and twice as long before each next one.
     """
 
     profile: str = "reference"
@@ -44,6 +82,14 @@ class MockConfig:
     journal_size: int = 1000
     max_body_bytes: int = 65536
     timings: LifecycleTimings = field(default_factory=LifecycleTimings)
+    # SQLite file keeping the state across restarts (None: in memory). On a restart, keys it
+    # already holds keep their balance and orders; the balance in ``keys`` is for new keys only.
+    state_file: str | None = None
+    rate_limit: RateLimit | Literal["profile", "off"] = "profile"
+    webhook_url: str | None = None
+    webhook_attempts: int = 5
+    webhook_backoff: float = 1.0
+    webhook_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -81,13 +127,48 @@ class MockConfig:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if not isinstance(self.timings, LifecycleTimings):
             raise ValueError("timings must be a LifecycleTimings")
+        if self.state_file is not None and not (
+            isinstance(self.state_file, str) and self.state_file.strip()
+        ):
+            raise ValueError("state_file must be a non-empty path")
+        if not isinstance(self.rate_limit, RateLimit) and self.rate_limit not in ("profile", "off"):
+            raise ValueError(
+                f"rate_limit must be a RateLimit, 'profile' or 'off', got {self.rate_limit!r}"
+            )
+        if isinstance(self.rate_limit, RateLimit) and (
+            isinstance(self.rate_limit.per_minute, bool)
+            or not isinstance(self.rate_limit.per_minute, int)
+            or self.rate_limit.per_minute < 1
+            or self.rate_limit.scope not in ("key", "ip")
+        ):
+            raise ValueError("rate_limit needs per_minute >= 1 and scope 'key' or 'ip'")
+        if self.webhook_url is not None:
+            problem = webhook_url_problem(self.webhook_url)
+            if problem is not None:
+                raise ValueError(f"webhook_url {problem}")
+            if not PROFILES[self.profile].webhooks:
+                raise ValueError(f"profile {self.profile!r} does not send webhooks")
+        attempts = self.webhook_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
+            raise ValueError(f"webhook_attempts must be an int in 1..20, got {attempts!r}")
+        if not _positive_seconds(self.webhook_backoff, 300.0):
+            raise ValueError(
+                f"webhook_backoff must be 0..300 seconds, got {self.webhook_backoff!r}"
+            )
+        if not _positive_seconds(self.webhook_timeout, 300.0) or self.webhook_timeout == 0:
+            raise ValueError(
+                f"webhook_timeout must be more than 0 and at most 300 seconds, "
+                f"got {self.webhook_timeout!r}"
+            )
 
     def __repr__(self) -> str:
         # Keys and the control token are secrets: reprs end up in logs and assertion messages.
         token = "None" if self.control_token is None else "'***'"
+        hook = None if self.webhook_url is None else _url_origin(self.webhook_url) + "/..."
         return (
             f"MockConfig(profile={self.profile!r}, keys=<{len(self.keys)} keys>, "
             f"control_token={token}, clock={self.clock!r}, seed={self.seed}, "
             f"journal_size={self.journal_size}, max_body_bytes={self.max_body_bytes}, "
-            f"timings={self.timings!r})"
+            f"timings={self.timings!r}, rate_limit={self.rate_limit!r}, "
+            f"webhook_url={hook!r})"
         )

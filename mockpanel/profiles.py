@@ -141,7 +141,9 @@ class ErrorSpec:
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """A published request budget; data only until the rate-limit issue enforces it."""
+    """A published request budget: at most ``per_minute`` requests in any 60 seconds of the
+    panel's clock, counted per API key (each tenant its own budget) or per client address.
+    Enforced by :mod:`mockpanel.wire.ratelimit`; a run may override it (``MockConfig``)."""
 
     per_minute: int
     scope: Literal["key", "ip"]
@@ -175,6 +177,8 @@ class Numbers:
     remains: NumberStyle = NumberStyle.STRING
     add_extras: NumberStyle = NumberStyle.NUMBER  # smmpro's extra add fields
     unknown_start_count: UnknownCount = UnknownCount.ZERO
+    # Every number of a webhook payload; None: each field in its own style above.
+    webhook: NumberStyle | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +247,7 @@ class Profile:
     shapes: Shapes
     cancellable: frozenset[OrderStatus]
     rate_limit: RateLimit | None
-    webhooks: bool
+    webhooks: bool  # the vendor POSTs order status changes to a webhook URL (seed 004)
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -289,6 +293,8 @@ def _problems(profile: Profile) -> Iterable[str]:
         yield "max_ids must be at least 1"
     if profile.rate_limit is not None and profile.rate_limit.per_minute < 1:
         yield "rate_limit.per_minute must be at least 1"
+    if profile.rate_limit is not None and profile.rate_limit.scope not in ("key", "ip"):
+        yield "rate_limit.scope must be 'key' or 'ip'"
 
 
 def _is_template(message: str) -> bool:
@@ -361,7 +367,9 @@ _PP_ERRORS: Final = _read_only(
         _E.MISSING_PARAM: ErrorSpec("Incorrect request: the {param} parameter is missing"),
         _E.INVALID_PARAM: ErrorSpec("Incorrect request: invalid {param}"),
         _E.TOO_MANY_IDS: ErrorSpec("Incorrect request: at most {limit} IDs per request"),
-        _E.RATE_LIMITED: ErrorSpec("Rate limit exceeded"),
+        # HTTP 429 even where every other error is a 200: throttling is the web server's
+        # refusal, not the API's (STARS, NOTPANEL in protocol-variants.md section 8).
+        _E.RATE_LIMITED: ErrorSpec("Rate limit exceeded", 429),
         _E.UNKNOWN_SERVICE: ErrorSpec("Incorrect service ID"),
         _E.SERVICE_TYPE_NOT_SUPPORTED: ErrorSpec("Incorrect service ID"),
         _E.SUBSCRIPTION_NOT_VIA_API: ErrorSpec(
@@ -523,8 +531,10 @@ EXTENDED: Final = replace(
     summary="typed add variants, `multiStatus`, string service ids, HTTP 4xx errors, webhooks",
     source="004_48888adee68f2136.txt",
     wire=Wire(encodings=frozenset({Encoding.FORM})),
+    # Seed 004 documents no refill section, but says "Status / cancel / refill on an existing
+    # subscription still work normally through the API": refill (one order) is offered.
     actions=_actions(
-        "balance", "services", "add", "status", "cancel", multiStatus=_H.STATUS_MULTI
+        "balance", "services", "add", "status", "cancel", "refill", multiStatus=_H.STATUS_MULTI
     ),
     errors=_errors(
         _PP_ERRORS,
@@ -538,7 +548,7 @@ EXTENDED: Final = replace(
             },
         ),
     ),
-    numbers=Numbers(service_id=_N.STRING),
+    numbers=Numbers(service_id=_N.STRING, webhook=_N.NUMBER),  # its webhook sample's numbers
     services=ServiceList(
         fields=("service", "name", "type", "rate", "min", "max", "category"),
         types=frozenset(

@@ -101,7 +101,9 @@ def test_over_limit_batches(panel: Panel, judge: Judge, main_key: Secret) -> Non
     require(exchange.status is not None and exchange.status < 500 and exchange.is_json,
             "BATCH-003", "101 ids never break the panel", f"HTTP {exchange.status}", [exchange])
     huge = ",".join(panel.never_issued() for _ in range(10_000))
-    flood = panel.call("status-multi", {"action": action, "orders": huge}, main_key)
+    # No form: only "JSON, below 500" is asked of the flood; validating a 10 000-member answer
+    # against the schemas would cost seconds and prove nothing more.
+    flood = panel.call(None, {"action": action, "orders": huge}, main_key)
     require(flood.status is not None and flood.status < 500 and flood.is_json, "BATCH-003",
             "10 000 ids never break the panel", f"HTTP {flood.status}", [flood])
     panel.read_balance(main_key)  # and the panel still serves

@@ -27,6 +27,7 @@ from mockpanel.state.magic import MagicOutcome
 from mockpanel.state.money import format_money, parse_money
 from mockpanel.state.orders import FINAL_ORDER_STATUSES, ORDER_TRANSITIONS, OrderStatus, OrderView
 from mockpanel.state.panel import OrderListener, PanelState
+from mockpanel.state.persistence import StateFileError, StoreError
 from mockpanel.state.refills import (
     FINAL_REFILL_STATUSES,
     REFILL_TRANSITIONS,
@@ -65,6 +66,8 @@ __all__ = [
     "Service",
     "ServiceType",
     "StateConfig",
+    "StateFileError",
+    "StoreError",
     "Tenant",
     "TypeRule",
     "default_catalog",

@@ -472,7 +472,9 @@ class Store:
             ) from exc
         fresh = application_id == 0 and version == 0 and tables == 0
         if not fresh and application_id != APPLICATION_ID:
-            raise StateFileError(f"{self.path} is an SQLite database but not a mockpanel state file")
+            raise StateFileError(
+                f"{self.path} is an SQLite database but not a mockpanel state file"
+            )
         if not fresh and version != SCHEMA_VERSION:
             raise StateFileError(
                 f"{self.path} has state schema version {version}; this mockpanel reads version "
@@ -665,6 +667,11 @@ class Store:
         connection.execute(
             "UPDATE meta SET tenants_opened = ?, orders_issued = ?, refills_issued = ?, "
             "timer_seq = ?, clock = ? WHERE id = 1",
-            (meta.tenants_opened, meta.orders_issued, meta.refills_issued, meta.timer_seq,
-             meta.clock),
+            (
+                meta.tenants_opened,
+                meta.orders_issued,
+                meta.refills_issued,
+                meta.timer_seq,
+                meta.clock,
+            ),
         )

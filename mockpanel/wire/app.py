@@ -1,10 +1,11 @@
 """The application factory: ``create_app(config)`` wires state, profile, journal and routes.
 
-Request path of ``POST /api/v2``: decode the fields the profile's ways, authenticate the key,
-look the action up in the profile's table, run it, render, journal. Every refusal is a
-:class:`DomainError` rendered in the profile's wording and status; anything else that goes
-wrong is a mock bug, answered as a JSON 500 that is journaled and kept in ``app[FAILURES]``
-so no test can mistake it for vendor behaviour.
+The API view itself is :func:`mockpanel.wire.api.api` (budget, faults, action, journal); this
+module builds what it needs: the state, the rate limiter, the fault book, the webhook sender
+(started and stopped with the app) and the journal. Every refusal is a :class:`DomainError`
+rendered in the profile's wording and status; anything else that goes wrong is a mock bug,
+answered as a JSON 500 that is journaled and kept in ``app[FAILURES]`` so no test can mistake
+it for vendor behaviour.
 """
 
 from __future__ import annotations
@@ -16,15 +17,29 @@ from aiohttp import web
 from aiohttp.typedefs import Handler as RequestHandler
 
 from mockpanel.config import MockConfig
-from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import Encoding, get_profile
-from mockpanel.wire import control, render
-from mockpanel.wire.actions import Call, action_table
+from mockpanel.state import PanelState, make_clock
+from mockpanel.wire import control
+from mockpanel.wire.actions import action_table
+from mockpanel.wire.api import api
+from mockpanel.wire.faults import FaultBook
 from mockpanel.wire.journal import Journal
 from mockpanel.wire.jsontext import Json, dumps
-from mockpanel.wire.keys import ACTIONS, CONFIG, FAILURES, JOURNAL, PROFILE, STATE
-from mockpanel.wire.params import read_params
-from mockpanel.wire.setup import new_state
+from mockpanel.wire.keys import (
+    ACTIONS,
+    CONFIG,
+    FAILURES,
+    FAULTS,
+    JOURNAL,
+    LIMITER,
+    PROFILE,
+    SLEEP,
+    STATE,
+    WEBHOOKS,
+)
+from mockpanel.wire.ratelimit import RateLimiter, limit_for
+from mockpanel.wire.setup import new_state, state_config
+from mockpanel.wire.webhooks import WebhookSender
 
 __all__ = ["create_app"]
 
@@ -65,38 +80,8 @@ async def _json_errors(request: web.Request, handler: RequestHandler) -> web.Str
         return _plain_json(500, body)
 
 
-async def _api(request: web.Request) -> web.Response:
-    """``/api/v2``: one request, one action, one journal entry."""
-    app = request.app
-    profile, state = app[PROFILE], app[STATE]
-    params: dict[str, str] = {}
-    tenant = None
-    try:
-        params = await read_params(request, profile.wire.encodings, app[CONFIG].max_body_bytes)
-        key = params.get("key", "")
-        if not key:
-            raise DomainError(ErrorCode.MISSING_KEY)
-        tenant = state.authenticate(key)
-        if tenant is None:
-            raise DomainError(ErrorCode.INVALID_KEY)
-        action = params.get("action", "")
-        if not action:
-            raise DomainError(ErrorCode.MISSING_ACTION)
-        run = app[ACTIONS].get(action)
-        if run is None:
-            raise DomainError(ErrorCode.UNKNOWN_ACTION, action=action)
-        reply = run(Call(state, profile, tenant, params))
-    except DomainError as error:
-        reply = render.error_reply(profile, error)
-    app[JOURNAL].record(
-        time=state.clock.now(),
-        tenant=None if tenant is None else tenant.id,
-        action=params.get("action"),
-        params=params,
-        status=reply.status,
-        response=reply.body,
-    )
-    return render.json_response(profile, reply)
+async def _close_state(app: web.Application) -> None:
+    app[STATE].close()  # releases the state file; a no-op for an in-memory panel
 
 
 def create_app(config: MockConfig) -> web.Application:
@@ -105,7 +90,15 @@ def create_app(config: MockConfig) -> web.Application:
     The control API under ``/_mock`` is mounted only when ``config.control_token`` is set.
     """
     profile = get_profile(config.profile)
-    state = new_state(profile, config)
+    if config.state_file is None:
+        state = new_state(profile, config)
+    else:  # restored from the file; keys it already holds keep their balance and orders
+        state = PanelState.open(
+            config.state_file,
+            state_config(profile, config),
+            make_clock(config.clock),
+            keys=config.keys,
+        )
 
     # client_max_size makes aiohttp itself refuse a larger body; params.read_params turns
     # that refusal into the profile's BODY_TOO_LARGE error.
@@ -116,11 +109,29 @@ def create_app(config: MockConfig) -> web.Application:
     app[JOURNAL] = Journal(config.journal_size)
     app[ACTIONS] = action_table(profile)
     app[FAILURES] = []
+    limit = limit_for(config, profile)
+    app[LIMITER] = None if limit is None else RateLimiter(limit, state.clock)
+    app[FAULTS] = FaultBook()
+    app[SLEEP] = asyncio.sleep
+    app[WEBHOOKS] = WebhookSender(
+        profile=profile,
+        journal=app[JOURNAL],
+        clock=state.clock,
+        default_url=config.webhook_url,
+        attempts=config.webhook_attempts,
+        backoff=config.webhook_backoff,
+        timeout=config.webhook_timeout,
+        sleep=asyncio.sleep,
+        failures=app[FAILURES],
+    )
+    state.subscribe(app[WEBHOOKS].notice)
+    app.cleanup_ctx.append(app[WEBHOOKS].running)
+    app.on_cleanup.append(_close_state)
     for path in profile.wire.paths:
         for route in (path, path + "/"):
-            app.router.add_post(route, _api)
+            app.router.add_post(route, api)
             if Encoding.QUERY in profile.wire.encodings:
-                app.router.add_get(route, _api)
+                app.router.add_get(route, api)
     if config.control_token is not None:
         control.mount(app, config.control_token)
     return app

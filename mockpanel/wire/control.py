@@ -1,10 +1,12 @@
-"""The control API under ``/_mock``: tenants, clock, forced outcomes, journal, state, reset.
+"""The control API under ``/_mock``: tenants, clock, outcomes, faults, webhooks, journal, reset.
 
 Mounted only when a control token is configured, as a sub-application whose middleware checks
 ``Authorization: Bearer TOKEN`` with ``hmac.compare_digest`` (401 when absent or not Bearer,
 403 when wrong). It speaks canonical JSON whatever the profile, with plain ``{"error": ...}``
-refusals: 400 malformed input, 404 unknown id, 409 a transition the order or refill cannot
-make. Nothing here is ever answered in a vendor's wording: it is not part of any vendor's API.
+refusals: 400 malformed input (with ``"field"`` naming the culprit where there is one), 404
+unknown id, 409 a transition the order or refill cannot make, or a webhook for a profile that
+sends none. Nothing here is ever answered in a vendor's wording: it is not part of any vendor's
+API. Keys are accepted (a fault rule's ``key``) but never stored or repeated: tenant ids are.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ from typing import Any, NoReturn, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler as RequestHandler
 
+from mockpanel.config import webhook_url_problem
 from mockpanel.state import (
     FINAL_REFILL_STATUSES,
     InvalidTransition,
     OrderStatus,
+    PanelState,
     format_money,
     order_json,
     parse_money,
     refill_json,
 )
+from mockpanel.wire.faults import RuleError, parse_rules
 from mockpanel.wire.jsontext import Json, dumps
-from mockpanel.wire.keys import CONFIG, JOURNAL, STATE
+from mockpanel.wire.keys import CONFIG, FAULTS, JOURNAL, LIMITER, PROFILE, STATE, WEBHOOKS
 from mockpanel.wire.setup import open_tenants
 
 __all__ = ["CONTROL_PREFIX", "mount"]
@@ -40,16 +45,23 @@ S = TypeVar("S", bound=StrEnum)
 
 
 class _Refused(Exception):
-    """A control request answered with ``status`` and ``{"error": message}``."""
+    """A control request answered with ``status`` and ``{"error": message, "field": ...}``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, Json]:
+        body: dict[str, Json] = {"error": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
 
 
-def _refuse(status: int, message: str) -> NoReturn:
-    raise _Refused(status, message)
+def _refuse(status: int, message: str, field: str | None = None) -> NoReturn:
+    raise _Refused(status, message, field)
 
 
 def _json(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -73,15 +85,15 @@ async def _guard(request: web.Request, handler: RequestHandler) -> web.StreamRes
     try:
         return await handler(request)
     except _Refused as refused:
-        return _json({"error": refused.message}, refused.status)
+        return _json(refused.body(), refused.status)
 
 
 def _no_constant(name: str) -> NoReturn:
     _refuse(400, f"the body contains {name}, which is not JSON")
 
 
-async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-    """The request's JSON object (an empty body is ``{}``); unknown fields are refused."""
+async def _document(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (an empty body is ``{}``); decimals stay ``Decimal``."""
     raw = await request.read()
     if not raw.strip():
         return {}
@@ -93,10 +105,16 @@ async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]
         _refuse(400, "the body must be a JSON object")
     if not isinstance(document, dict):
         _refuse(400, "the body must be a JSON object")
+    return document
+
+
+async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
+    """The request's JSON object (an empty body is ``{}``); unknown fields are refused."""
+    document = await _document(request)
     unknown = sorted(set(document) - allowed)
     if unknown:
         expected = ", ".join(sorted(allowed)) or "no fields"
-        _refuse(400, f"unknown field(s) {', '.join(unknown)}; expected {expected}")
+        _refuse(400, f"unknown field(s) {', '.join(unknown)}; expected {expected}", unknown[0])
     return document
 
 
@@ -207,9 +225,14 @@ async def _refill_outcome(request: web.Request) -> web.Response:
 
 
 async def _journal(request: web.Request) -> web.Response:
-    """Every kept exchange, or one tenant's with ``?tenant=<tenant id>``."""
-    entries = request.config_dict[JOURNAL].entries(request.query.get("tenant"))
-    return _json({"exchanges": [entry.to_json() for entry in entries]})
+    """Every kept exchange and webhook attempt, or one tenant's with ``?tenant=<tenant id>``."""
+    journal, tenant = request.config_dict[JOURNAL], request.query.get("tenant")
+    return _json(
+        {
+            "exchanges": [entry.to_json() for entry in journal.entries(tenant)],
+            "webhooks": [entry.to_json() for entry in journal.deliveries(tenant)],
+        }
+    )
 
 
 async def _state(request: web.Request) -> web.Response:
@@ -217,13 +240,101 @@ async def _state(request: web.Request) -> web.Response:
 
 
 async def _reset(request: web.Request) -> web.Response:
-    """Forget everything, then open the configured tenants again."""
+    """Forget everything (journal, faults, budgets, tenants' webhook URLs too), then open the
+    configured tenants again."""
     await _body(request, frozenset())
-    state = request.config_dict[STATE]
+    app = request.config_dict
+    state = app[STATE]
     state.reset()
-    request.config_dict[JOURNAL].clear()
-    open_tenants(state, request.config_dict[CONFIG])
+    app[JOURNAL].clear()
+    app[FAULTS].clear()
+    app[WEBHOOKS].clear()
+    limiter = app[LIMITER]
+    if limiter is not None:
+        limiter.clear()
+    open_tenants(state, app[CONFIG])
     return _json({"reset": True})
+
+
+def _tenant_exists(state: PanelState, tenant_id: str) -> bool:
+    # The state has no lookup by tenant id; the snapshot lists them (control plane only).
+    return any(entry["id"] == tenant_id for entry in state.snapshot()["tenants"])
+
+
+def _tenant_of_key(state: PanelState, key: str) -> str | None:
+    tenant = state.authenticate(key)
+    return None if tenant is None else tenant.id
+
+
+async def _faults(request: web.Request) -> web.Response:
+    """The active fault rules, each with the fires it has ``left`` and its ``hits``."""
+    return _json({"rules": request.config_dict[FAULTS].listing()})
+
+
+async def _put_faults(request: web.Request) -> web.Response:
+    """Replace every rule by the ones given, all validated first (see ``wire.faults``)."""
+    document = await _document(request)
+    app = request.config_dict
+    state = app[STATE]
+    try:
+        rules = parse_rules(
+            document,
+            actions=frozenset(app[PROFILE].actions),
+            default_seed=app[CONFIG].seed,
+            tenant_of_key=lambda key: _tenant_of_key(state, key),
+            tenant_exists=lambda tenant: _tenant_exists(state, tenant),
+        )
+    except RuleError as exc:
+        _refuse(400, str(exc), exc.field)
+    app[FAULTS].replace(rules)
+    return _json({"rules": app[FAULTS].listing()})
+
+
+async def _delete_faults(request: web.Request) -> web.Response:
+    request.config_dict[FAULTS].clear()
+    return _json({"rules": []})
+
+
+def _webhook_tenant(request: web.Request) -> str:
+    tenant = request.match_info["tenant_id"]
+    if not _tenant_exists(request.config_dict[STATE], tenant):
+        _refuse(404, f"no tenant {tenant}")
+    return tenant
+
+
+def _webhook_answer(request: web.Request, tenant: str) -> web.Response:
+    url, source = request.config_dict[WEBHOOKS].setting(tenant)
+    return _json({"tenant": tenant, "url": url, "source": source})
+
+
+async def _webhook(request: web.Request) -> web.Response:
+    """Where the tenant's order status changes are POSTed (``source``: its own or the panel's)."""
+    return _webhook_answer(request, _webhook_tenant(request))
+
+
+async def _put_webhook(request: web.Request) -> web.Response:
+    """``{"url": "http://..."}`` for this tenant alone; ``{"url": null}`` switches it off."""
+    tenant = _webhook_tenant(request)
+    profile = request.config_dict[PROFILE]
+    if not profile.webhooks:
+        _refuse(409, f"profile {profile.name} does not send webhooks")
+    body = await _body(request, frozenset({"url"}))
+    if "url" not in body:
+        _refuse(400, "url is required: an http(s) URL, or null to send nothing", "url")
+    url = body["url"]
+    if url is not None:
+        problem = webhook_url_problem(url)
+        if problem is not None:
+            _refuse(400, f"url {problem}", "url")
+    request.config_dict[WEBHOOKS].set_url(tenant, url)
+    return _webhook_answer(request, tenant)
+
+
+async def _delete_webhook(request: web.Request) -> web.Response:
+    """Let the tenant follow the panel's ``--webhook-url`` again."""
+    tenant = _webhook_tenant(request)
+    request.config_dict[WEBHOOKS].unset(tenant)
+    return _webhook_answer(request, tenant)
 
 
 def mount(app: web.Application, token: str) -> None:
@@ -235,6 +346,12 @@ def mount(app: web.Application, token: str) -> None:
     control.router.add_post("/orders/{order_id}/outcome", _order_outcome)
     control.router.add_post("/refills/{refill_id}/outcome", _refill_outcome)
     control.router.add_get("/journal", _journal)
+    control.router.add_get("/faults", _faults)
+    control.router.add_put("/faults", _put_faults)
+    control.router.add_delete("/faults", _delete_faults)
+    control.router.add_get("/tenants/{tenant_id}/webhook", _webhook)
+    control.router.add_put("/tenants/{tenant_id}/webhook", _put_webhook)
+    control.router.add_delete("/tenants/{tenant_id}/webhook", _delete_webhook)
     control.router.add_get("/state", _state)
     control.router.add_post("/reset", _reset)
     app.add_subapp(CONTROL_PREFIX, control)

@@ -1,8 +1,15 @@
-"""The journal: a bounded ring buffer of API exchanges, for tests to inspect what a client sent.
+"""The journal: a bounded ring buffer of what the panel did, for tests to inspect afterwards.
 
-Each entry keeps what happened on the wire (action, decoded parameters, HTTP status, response
-body) and who it was (the tenant id, or ``None`` when the key was missing or wrong). The API key
-itself never enters the journal: its value is replaced by :data:`REDACTED` before recording.
+Two kinds of record share one buffer (and one sequence of numbers, so their order is known):
+
+- :class:`Exchange`: one API request and its answer: action, decoded parameters, HTTP status
+  (``None`` when a fault dropped the connection), response body, the faults that hit it, and
+  who it was (the tenant id, or ``None`` when the key was missing or wrong).
+- :class:`Delivery`: one webhook delivery attempt: order, URL, attempt number, the receiver's
+  HTTP status or the error, and whether it was delivered, will be retried, or was given up.
+
+The API key itself never enters the journal: its value is replaced by :data:`REDACTED` before
+recording. The buffer holds the last ``size`` records of both kinds together.
 """
 
 from __future__ import annotations
@@ -10,14 +17,25 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
+from typing import TypeVar
 
 from mockpanel.wire.jsontext import Json
 
-__all__ = ["REDACTED", "Exchange", "Journal", "redacted"]
+__all__ = [
+    "REDACTED",
+    "Delivery",
+    "DeliveryOutcome",
+    "Exchange",
+    "FaultNote",
+    "Journal",
+    "redacted",
+]
 
 REDACTED = "[redacted]"
 _SECRET_FIELDS = frozenset({"key"})
+R = TypeVar("R", "Exchange", "Delivery")
 
 
 def redacted(params: Mapping[str, str]) -> Mapping[str, str]:
@@ -28,16 +46,30 @@ def redacted(params: Mapping[str, str]) -> Mapping[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultNote:
+    """A fault rule that hit an exchange: its id, its kind, and whether it ran after the
+    action (the action's effects happened, the client did not hear of them)."""
+
+    rule: int
+    fault: str
+    after: bool = False
+
+    def to_json(self) -> dict[str, Json]:
+        return {"rule": self.rule, "fault": self.fault, "after": self.after}
+
+
+@dataclass(frozen=True, slots=True)
 class Exchange:
-    """One request and the answer the mock gave it."""
+    """One request and the answer the mock gave it (``status`` None: no answer was sent)."""
 
     seq: int
     time: float
     tenant: str | None
     action: str | None
     params: Mapping[str, str]
-    status: int
+    status: int | None
     response: Json
+    faults: tuple[FaultNote, ...] = ()
 
     def to_json(self) -> dict[str, Json]:
         return {
@@ -48,18 +80,57 @@ class Exchange:
             "params": dict(self.params),
             "status": self.status,
             "response": self.response,
+            "faults": [note.to_json() for note in self.faults],
+        }
+
+
+class DeliveryOutcome(StrEnum):
+    """What became of one webhook delivery attempt."""
+
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    RETRYING = "retrying"  # it failed; another attempt follows after a backoff
+    GAVE_UP = "gave_up"  # it failed and was the last attempt allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook POST: to whom, about which order, and how the receiver took it."""
+
+    seq: int
+    time: float
+    tenant: str
+    order: str
+    url: str
+    attempt: int
+    status: int | None  # the receiver's HTTP status; None when no answer came
+    error: str | None  # why no answer came (connection refused, timeout)
+    payload: Json
+    outcome: DeliveryOutcome
+
+    def to_json(self) -> dict[str, Json]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "tenant": self.tenant,
+            "order": self.order,
+            "url": self.url,
+            "attempt": self.attempt,
+            "status": self.status,
+            "error": self.error,
+            "payload": self.payload,
+            "outcome": self.outcome.value,
         }
 
 
 class Journal:
-    """The last ``size`` exchanges, oldest first; sequence numbers never repeat, even on clear."""
+    """The last ``size`` records, oldest first; sequence numbers never repeat, even on clear."""
 
     __slots__ = ("_entries", "_next_seq")
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError(f"journal size must be at least 1, got {size}")
-        self._entries: deque[Exchange] = deque(maxlen=size)
+        self._entries: deque[Exchange | Delivery] = deque(maxlen=size)
         self._next_seq = 1
 
     def record(
@@ -69,23 +140,59 @@ class Journal:
         tenant: str | None,
         action: str | None,
         params: Mapping[str, str],
-        status: int,
+        status: int | None,
         response: Json,
+        faults: tuple[FaultNote, ...] = (),
     ) -> Exchange:
-        """Append an exchange (redacting ``params``), dropping the oldest when full."""
-        entry = Exchange(self._next_seq, time, tenant, action, redacted(params), status, response)
-        self._next_seq += 1
+        """Append an exchange (redacting ``params``), dropping the oldest record when full."""
+        entry = Exchange(
+            self._take_seq(), time, tenant, action, redacted(params), status, response, faults
+        )
+        self._entries.append(entry)
+        return entry
+
+    def record_delivery(
+        self,
+        *,
+        time: float,
+        tenant: str,
+        order: str,
+        url: str,
+        attempt: int,
+        status: int | None,
+        error: str | None,
+        payload: Json,
+        outcome: DeliveryOutcome,
+    ) -> Delivery:
+        """Append a webhook delivery attempt, dropping the oldest record when full."""
+        entry = Delivery(
+            self._take_seq(), time, tenant, order, url, attempt, status, error, payload, outcome
+        )
         self._entries.append(entry)
         return entry
 
     def entries(self, tenant: str | None = None) -> tuple[Exchange, ...]:
         """Every kept exchange, or only ``tenant``'s when one is given."""
-        if tenant is None:
-            return tuple(self._entries)
-        return tuple(entry for entry in self._entries if entry.tenant == tenant)
+        return self._of(Exchange, tenant)
+
+    def deliveries(self, tenant: str | None = None) -> tuple[Delivery, ...]:
+        """Every kept webhook delivery attempt, or only those for ``tenant``'s orders."""
+        return self._of(Delivery, tenant)
 
     def clear(self) -> None:
         self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def _of(self, kind: type[R], tenant: str | None) -> tuple[R, ...]:
+        return tuple(
+            entry
+            for entry in self._entries
+            if isinstance(entry, kind) and (tenant is None or entry.tenant == tenant)
+        )
+
+    def _take_seq(self) -> int:
+        seq = self._next_seq
+        self._next_seq += 1
+        return seq

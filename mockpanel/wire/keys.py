@@ -10,9 +10,23 @@ from mockpanel.config import MockConfig
 from mockpanel.profiles import Profile
 from mockpanel.state import PanelState
 from mockpanel.wire.actions import Action
+from mockpanel.wire.faults import FaultBook
 from mockpanel.wire.journal import Journal
+from mockpanel.wire.ratelimit import RateLimiter
+from mockpanel.wire.webhooks import Sleep, WebhookSender
 
-__all__ = ["ACTIONS", "CONFIG", "FAILURES", "JOURNAL", "PROFILE", "STATE"]
+__all__ = [
+    "ACTIONS",
+    "CONFIG",
+    "FAILURES",
+    "FAULTS",
+    "JOURNAL",
+    "LIMITER",
+    "PROFILE",
+    "SLEEP",
+    "STATE",
+    "WEBHOOKS",
+]
 
 CONFIG = web.AppKey("config", MockConfig)
 PROFILE = web.AppKey("profile", Profile)
@@ -23,3 +37,9 @@ ACTIONS = web.AppKey("actions", Mapping[str, Action])
 # Unexpected exceptions the mock hit while answering (each also answered as a JSON 500 and
 # journaled), so a test fixture can re-raise them: a mock bug must never pass as vendor behaviour.
 FAILURES = web.AppKey("failures", list[BaseException])
+# The request budget in force (None: no limit), the fault rules, and the webhook sender.
+LIMITER: web.AppKey[RateLimiter | None] = web.AppKey("limiter")
+FAULTS = web.AppKey("faults", FaultBook)
+WEBHOOKS = web.AppKey("webhooks", WebhookSender)
+# How the panel waits (delay faults, webhook backoff): asyncio.sleep, replaceable in tests.
+SLEEP: web.AppKey[Sleep] = web.AppKey("sleep")

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from mockpanel.errors import DomainError
+from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import (
     CancelAck,
     FlagStyle,
@@ -31,6 +31,7 @@ from mockpanel.state import format_money as _format_money
 from mockpanel.wire.jsontext import Json, dumps
 
 __all__ = [
+    "HINT_HEADER",
     "Reply",
     "added",
     "balance",
@@ -47,15 +48,19 @@ __all__ = [
     "refill_status_items",
     "refill_word",
     "services",
+    "webhook",
 ]
+
+HINT_HEADER = "X-Mock-Hint"
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A rendered answer: the JSON body and the HTTP status it goes out with."""
+    """A rendered answer: the JSON body, the HTTP status and extra headers it goes out with."""
 
     body: Json
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class _Params(dict[str, object]):
@@ -70,20 +75,35 @@ def error_message(profile: Profile, error: DomainError) -> str:
     return profile.errors[error.code].message.format_map(_Params(error.params))
 
 
-def error_reply(profile: Profile, error: DomainError) -> Reply:
-    """``{"error": message, ...extra fields}`` with the profile's HTTP status for the code."""
+def error_reply(profile: Profile, error: DomainError, hint: str | None = None) -> Reply:
+    """``{"error": message, ...extra fields}`` with the profile's HTTP status for the code.
+
+    A ``hint`` (the mock's own advice, never text the client sent) is appended to the message
+    in parentheses and repeated in the ``X-Mock-Hint`` header; a ``RATE_LIMITED`` error with a
+    ``retry_after`` carries it as the ``Retry-After`` header.
+    """
     spec = profile.errors[error.code]
-    body: dict[str, Json] = {"error": error_message(profile, error)}
+    message = error_message(profile, error)
+    headers: list[tuple[str, str]] = []
+    if hint is not None:
+        message = f"{message} ({hint})"
+        headers.append((HINT_HEADER, hint))
+    retry_after = error.params.get("retry_after")
+    if error.code is ErrorCode.RATE_LIMITED and isinstance(retry_after, int):
+        headers.append(("Retry-After", str(retry_after)))
+    body: dict[str, Json] = {"error": message}
     body.update(spec.fields)
-    return Reply(body, spec.status)
+    return Reply(body, spec.status, tuple(headers))
 
 
 def json_response(profile: Profile, reply: Reply) -> web.Response:
-    """``reply`` as the profile sends it: its Content-Type, its indentation."""
+    """``reply`` as the profile sends it: its Content-Type, its indentation, its headers."""
+    headers = {"Content-Type": profile.wire.content_type}
+    headers.update(reply.headers)
     return web.Response(
         body=dumps(reply.body, indent=profile.wire.indent).encode("ascii"),
         status=reply.status,
-        headers={"Content-Type": profile.wire.content_type},
+        headers=headers,
     )
 
 
@@ -283,3 +303,21 @@ def refill_status_items(
         )
         items.append({"refill": _id(refill_id, profile.numbers.listed_id), "status": status})
     return items
+
+
+def webhook(profile: Profile, view: OrderView) -> dict[str, Json]:
+    """The seed 004 webhook payload for an order's new status: ``order_id``, ``status``,
+    ``remains``, ``start_count`` and ``charge`` (what the order costs now, as in ``status``).
+
+    Numbers follow ``Numbers.webhook`` when the profile sets it, else each field's own style.
+    """
+    numbers = profile.numbers
+    style = numbers.webhook
+    start = view.start_count if view.start_count is not None else 0
+    return {
+        "order_id": _id(view.id, style or numbers.order_id),
+        "status": order_word(profile, view.status),
+        "remains": _count(view.remains, style or numbers.remains),
+        "start_count": _count(start, style or numbers.start_count),
+        "charge": _money(profile, view.charge - view.refunded, style or numbers.charge),
+    }

@@ -50,6 +50,8 @@ class FakePanel:
         return web.json_response({"error": message}, status=status)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if (request.content_length or 0) > 65536:
+            return self.error("Request too large")
         raw = await request.read()
         self.bodies.append(raw)
         if request.method != "POST":

@@ -86,6 +86,7 @@ CASES: dict[str, Case] = {
     "no-action": Case("key={key}&service=1", code=ErrorCode.MISSING_ACTION),
     "unknown-action": Case("key={key}&action=addd&service=1", code=ErrorCode.UNKNOWN_ACTION),
     "action-case": Case("key={key}&action=ADD&service=1", code=ErrorCode.UNKNOWN_ACTION),
+    "unknown-action-far": Case("key={key}&action=zzzzzz", code=ErrorCode.UNKNOWN_ACTION),
     "no-service": Case("key={key}&action=add&link=https%3A%2F%2Fx.test&quantity=100",
                        code=ErrorCode.MISSING_PARAM),
     "unknown-service": Case("key={key}&action=add&service=999&link=https%3A%2F%2Fx.test"
@@ -115,16 +116,29 @@ def _error_pattern(template: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"\\\{\w+\\\}", ".+", escaped), re.DOTALL)
 
 
-def assert_refused(profile: Profile, code: ErrorCode, status: int, body: Any) -> None:
+# Only these refusals carry the mock's hint (tests/mockpanel/wire/test_hints.py checks the words).
+HINTED = frozenset({ErrorCode.UNKNOWN_ACTION, ErrorCode.UNSUPPORTED_ENCODING})
+
+
+def assert_refused(
+    profile: Profile, code: ErrorCode, status: int, body: Any, hint: str | None = None
+) -> None:
+    """``body`` is the profile's ``code`` error; ``hint`` (the X-Mock-Hint header) must then be
+    the parenthesised end of its message, and is present exactly for the hinted codes."""
     spec = profile.errors[code]
     assert status == spec.status, (code, body)
     assert isinstance(body, dict), body
     assert isinstance(body.get("error"), str), body
-    assert _error_pattern(spec.message).fullmatch(body["error"]), (code, body)
+    message = body["error"]
+    if hint is not None:
+        assert code in HINTED, (code, hint)
+        assert message.endswith(f" ({hint})"), (message, hint)
+        message = message[: -len(hint) - 3]
+    assert _error_pattern(spec.message).fullmatch(message), (code, body)
     assert {k: v for k, v in body.items() if k != "error"} == dict(spec.fields)
 
 
-async def _send(panel: Panel, case: Case, key: str) -> tuple[int, Any]:
+async def _send(panel: Panel, case: Case, key: str) -> tuple[int, Any, str | None]:
     raw = case.body.encode() if isinstance(case.body, str) else case.body
     headers = {} if case.content_type is None else {"Content-Type": case.content_type}
     response = await panel.client.post(
@@ -132,7 +146,7 @@ async def _send(panel: Panel, case: Case, key: str) -> tuple[int, Any]:
     )
     text = await response.text()
     assert response.status < 500, text
-    return response.status, panel.decode(text)
+    return response.status, panel.decode(text), response.headers.get("X-Mock-Hint")
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
@@ -143,9 +157,10 @@ async def test_bad_input_is_refused_in_the_profiles_words(
     panel = await make_panel(name)
     key = await panel.tenant("100")
     case = CASES[case_id]
-    status, body = await _send(panel, case, key)
+    status, body, hint = await _send(panel, case, key)
     code = case.code if isinstance(case.code, ErrorCode) else case.code(panel.profile)
-    assert_refused(panel.profile, code, status, body)
+    assert_refused(panel.profile, code, status, body, hint)
+    assert (hint is not None) == (code in HINTED and case_id != "unknown-action-far"), hint
     assert await panel.balance(key) == Decimal("100")
     assert (await panel.control("GET", "/state"))[1]["orders"] == []
 

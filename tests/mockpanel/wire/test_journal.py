@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockpanel.wire.journal import REDACTED, Journal
+from mockpanel.wire.journal import REDACTED, DeliveryOutcome, FaultNote, Journal
 
 
 def _record(journal: Journal, tenant: str | None, n: int) -> None:
@@ -24,6 +24,7 @@ def test_keeps_the_last_entries_in_order_and_redacts_keys() -> None:
     assert entries[-1].to_json() == {
         "seq": 5, "time": 4.0, "tenant": "t2", "action": "balance",
         "params": {"key": REDACTED, "action": "balance"}, "status": 200, "response": {"n": 4},
+        "faults": [],
     }
     with pytest.raises(TypeError):
         entries[0].params["key"] = "x"  # type: ignore[index]
@@ -43,3 +44,36 @@ def test_filters_by_tenant_and_clears_without_reusing_numbers() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Journal(0)
+
+
+def _delivery(journal: Journal, tenant: str, attempt: int, outcome: DeliveryOutcome) -> None:
+    journal.record_delivery(time=1.0, tenant=tenant, order="7", url="http://127.0.0.1:9/h",
+                            attempt=attempt, status=500, error=None, payload={"order_id": 7},
+                            outcome=outcome)
+
+
+def test_exchanges_and_deliveries_share_one_bounded_buffer_and_one_sequence() -> None:
+    journal = Journal(3)
+    _record(journal, "t1", 0)
+    _delivery(journal, "t1", 1, DeliveryOutcome.RETRYING)
+    _record(journal, "t2", 1)
+    _delivery(journal, "t2", 2, DeliveryOutcome.GAVE_UP)
+    assert len(journal) == 3  # the first exchange fell out
+    assert [e.seq for e in journal.entries()] == [3]
+    assert [d.seq for d in journal.deliveries()] == [2, 4]
+    assert [d.seq for d in journal.deliveries("t2")] == [4]
+    assert journal.entries("t1") == ()
+    assert journal.deliveries("t2")[0].to_json() == {
+        "seq": 4, "time": 1.0, "tenant": "t2", "order": "7", "url": "http://127.0.0.1:9/h",
+        "attempt": 2, "status": 500, "error": None, "payload": {"order_id": 7},
+        "outcome": "gave_up",
+    }
+
+
+def test_an_exchange_records_its_faults_and_a_dropped_answer() -> None:
+    journal = Journal(5)
+    entry = journal.record(time=0.0, tenant="t1", action="add", params={"action": "add"},
+                           status=None, response={"order": 1},
+                           faults=(FaultNote(3, "reset", after=True),))
+    assert entry.to_json()["status"] is None
+    assert entry.to_json()["faults"] == [{"rule": 3, "fault": "reset", "after": True}]

@@ -92,7 +92,42 @@ def test_only_reference_and_perfectpanel_are_canonical_shaped_everywhere() -> No
     assert "dripfeed" in REFERENCE.services.fields
     assert REFERENCE.wire.encodings == frozenset(Encoding)
     assert REFERENCE.services.types == frozenset(ServiceType)
-    assert all(spec.status == 200 for spec in REFERENCE.errors.values())
+    # Errors are HTTP 200, except throttling, which the web server answers with a 429.
+    assert {code for code, spec in REFERENCE.errors.items() if spec.status != 200} == {
+        ErrorCode.RATE_LIMITED
+    }
+    assert REFERENCE.errors[ErrorCode.RATE_LIMITED] == ErrorSpec("Rate limit exceeded", 429)
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_profile_throttles_with_429_in_its_own_words(name: str) -> None:
+    spec = PROFILES[name].errors[ErrorCode.RATE_LIMITED]
+    assert spec.status == 429
+    assert spec.message.strip()
+
+
+# The actions each seed document describes (see /work/shared/seeds): seed 003 shows no cancel
+# section but its catalogue advertises "cancel": true, so perfectpanel keeps the canonical
+# cancel; seed 004 offers refill because "refill on an existing subscription still works".
+SEED_ACTIONS = {
+    "perfectpanel": {"services", "add", "status", "cancel", "refill", "refill_status", "balance"},
+    "smmpremium": {
+        "services", "balance", "add", "status", "orders", "cancel", "refill", "refill_status"
+    },
+    "smmpro": {"services", "add", "status", "refill", "balance"},
+    "smmhub": {"services", "add", "status", "cancel", "refill", "refill_status", "balance"},
+    "extended": {"balance", "services", "add", "status", "multiStatus", "cancel", "refill"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_ACTIONS))
+def test_seed_profiles_offer_exactly_their_documents_actions(name: str) -> None:
+    assert set(PROFILES[name].actions) == SEED_ACTIONS[name]
+
+
+def test_only_the_seed_that_documents_webhooks_sends_them() -> None:
+    assert {name for name, profile in PROFILES.items() if profile.webhooks} == {"extended"}
+    assert PROFILES["extended"].numbers.webhook is NumberStyle.NUMBER
 
 
 def test_seed_facts() -> None:
@@ -124,6 +159,7 @@ def test_seed_facts() -> None:
     assert not extended.shapes.cancel.error_nested
     assert extended.webhooks
     assert extended.rate_limit == RateLimit(1000, "ip")
+    assert extended.actions["refill"] is Handler.REFILL
     assert ServiceType.SUBSCRIPTIONS in extended.services.types
 
     smart = PROFILES["smartpanel"]
@@ -165,6 +201,7 @@ def test_seed_facts() -> None:
         ({"wire": Wire(encodings=frozenset())}, "encoding"),
         ({"actions": MappingProxyType({})}, "no actions"),
         ({"rate_limit": RateLimit(0, "key")}, "per_minute"),
+        ({"rate_limit": RateLimit(10, "host")}, "scope"),  # type: ignore[arg-type]
     ],
 )
 def test_a_broken_profile_is_refused_at_construction(

@@ -1,0 +1,85 @@
+"""Keys never reach any output: exchanges, evidence, the terminal, JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+from fakepanel import KEY, SECOND_KEY, Defects, FakePanel, serve
+from test_harness_client import FakeTransport, ok
+
+from harness.client import KEY_SLOT, PanelClient, SecretBook
+from harness.config import OPTIONS
+from harness.redaction import REDACTED, Secret, scrub
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_secret_prints_as_its_label_only() -> None:
+    secret = Secret("p@ss word/1", "main key")
+    assert "p@ss" not in repr(secret) and "p@ss" not in str(secret)
+    assert "p@ss" not in f"{secret}" and "p@ss" not in repr([secret])
+    assert secret.reveal() == "p@ss word/1"
+    assert secret.matches("p@ss word/1") and not secret.matches("p@ss word/2")
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+    with pytest.raises(ValueError, match="empty"):
+        Secret("", "main key")
+
+
+def test_scrub_removes_raw_and_url_encoded_spellings() -> None:
+    secret = Secret("p@ss word/1", "main key")
+    text = "got p@ss word/1, p%40ss+word%2F1 and p%40ss%20word/1"
+    cleaned = scrub(text, [secret])
+    assert "p@ss" not in cleaned and "p%40ss" not in cleaned
+    assert cleaned.count(REDACTED) == 3
+
+
+def test_an_exchange_never_holds_the_key_even_when_the_panel_echoes_it() -> None:
+    key = Secret("s3cr3t-Key-99", "main key")
+    echo = ok({"error": "Invalid API key s3cr3t-Key-99"}, 200, (("X-Debug", "key=s3cr3t-Key-99"),))
+    transport = FakeTransport(echo)
+    client = PanelClient("http://127.0.0.1:9/api/v2", transport=transport,
+                         secrets=SecretBook([key]))
+    exchanges = [
+        client.call({"action": "balance"}, key=key),
+        client.send_raw(b"key=" + KEY_SLOT + b"&action=balance", content_type="text/plain",
+                        key=key),
+    ]
+    assert all(b"s3cr3t-Key-99" in sent[3] for sent in transport.sent if sent[3])
+    for exchange in exchanges:
+        assert "s3cr3t" not in repr(exchange)
+        assert "s3cr3t" not in exchange.evidence()
+        assert "s3cr3t" not in json.dumps(exchange.json)
+        assert exchange.error_message == f"Invalid API key {REDACTED}"
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for spec in OPTIONS:
+        monkeypatch.delenv(spec.env, raising=False)
+
+
+def test_no_output_of_a_whole_run_contains_a_key(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A panel that echoes keys, failing runs, verbose output, JUnit XML: still no key."""
+    _clean_env(monkeypatch)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    panel = FakePanel(defects=Defects(echo_key=True, unknown_action_html=True))
+    junit = tmp_path / "junit.xml"
+    with serve(panel) as url:
+        result = pytester.runpytest_inprocess(
+            f"--panel-url={url}", f"--panel-key={KEY}", f"--panel-second-key={SECOND_KEY}",
+            "--panel-request-rate=1000", "--panel-max-spend=0.50", "-rA", "-vv",
+            "--showlocals", f"--junitxml={junit}",
+        )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the HTML answer breaks a MUST clause
+    output = "\n".join(result.outlines + result.errlines)
+    assert "SMM panel API v2 conformance" in output
+    assert REDACTED in output  # evidence was printed, redacted
+    for secret in (KEY, SECOND_KEY):
+        assert secret not in output
+        assert secret not in junit.read_text()
+    assert any(KEY.encode() in body for body in panel.bodies)  # it was really sent
