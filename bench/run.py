@@ -15,8 +15,10 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -131,14 +133,29 @@ def _groups(args: argparse.Namespace) -> list[str]:
     return [name for name in chosen if name not in args.skip]
 
 
+def _revision() -> str:
+    """The commit measured, ``+dirty`` when the tree has changes (read-only git calls)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain") else "")
+
+
 def _machine(settings: Settings) -> dict[str, Any]:
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    wrk = "wrk not installed"
+    if shutil.which("wrk"):
+        done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        wrk = (done.stdout or done.stderr).split("\n", 1)[0].split(" Copyright")[0].strip()
     return {
+        "revision": _revision(),
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "aiohttp": version("aiohttp"),
-        "wrk": (wrk.stdout or wrk.stderr).split("\n", 1)[0].strip(),
+        "wrk": wrk,
         "pinning": {
             "server_core": settings.pinning.server_core,
             "client_core": settings.pinning.client_core,
@@ -160,7 +177,8 @@ def _profile(settings: Settings, out: Path) -> str:
     sections = [profiling.render_hotspots(spot) for spot in spots]
     imports = profiling.import_times(settings)
     sections.append(
-        "startup imports (python -X importtime, self time by package):\n"
+        "startup imports (python -X importtime -c 'import mockpanel.cli', self time by "
+        "package, best of 3):\n"
         + "\n".join(f"    {seconds * 1000:7.1f} ms  {name}" for name, seconds in imports)
     )
     return "\n\n".join(sections)
@@ -169,6 +187,7 @@ def _profile(settings: Settings, out: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         settings = _settings(args)
         before = None if args.compare is None else load_values(args.compare)
@@ -183,21 +202,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         except WrkMissing as exc:
             _say(f"bench: {exc}")
             return 2
+    affinity = os.sched_getaffinity(0)
     if settings.pinning.client_core is not None:
         # The runner and anything it starts unpinned (pytest) stay off the server's core.
         os.sched_setaffinity(0, {settings.pinning.client_core})
     else:
         _say("bench: cannot pin (needs taskset and two cores); running unpinned")
+    try:
+        return _run(args, settings, groups, before)
+    finally:
+        os.sched_setaffinity(0, affinity)
 
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    groups: list[str],
+    before: dict[str, float] | None,
+) -> int:
     started = dt.datetime.now(dt.UTC)
-    given = sys.argv[1:] if argv is None else argv
-    command = " ".join(["python -m bench", *map(shlex.quote, given)])
+    command = " ".join(["python -m bench", *map(shlex.quote, args.argv)])
     machine = _machine(settings)
     figures: list[Figure] = []
     hotspots = ""
     failed = False
     for group in groups:
         _say(f"bench: {group} ...")
+        group_started = time.perf_counter()
         try:
             if group == PROFILE:
                 hotspots = _profile(settings, args.out)
@@ -207,11 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed = True
             _say(traceback.format_exc())
             figures.append(_failed(group, exc))
+        _say(f"bench: {group} took {time.perf_counter() - group_started:.0f} s")
 
+    machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     table = render_table(figures, before)
     header = (
-        f"bench: {started:%Y-%m-%d %H:%M} UTC, `{command}`\n"
-        f"machine: {machine['cpus']} cpus, load {machine['load_average']}, Python "
+        f"bench: {started:%Y-%m-%d %H:%M} UTC, `{command}`, revision {machine['revision']}\n"
+        f"machine: {machine['cpus']} cpus, load {machine['load_average']} at start / "
+        f"{machine['load_average_end']} at end, Python "
         f"{machine['python']}, aiohttp {machine['aiohttp']}, {machine['wrk']}; server core "
         f"{settings.pinning.server_core}, client core {settings.pinning.client_core}\n"
         f"settings: {settings.duration} s x {settings.reps} reps (median), warm-up "

@@ -31,7 +31,7 @@ from urllib.parse import urlencode, urlsplit
 from harness import __version__
 from harness.budget import Reservation
 from harness.config import display_url
-from harness.redaction import REDACTED, Secret, scrub
+from harness.redaction import REDACTED, Secret, scrub_spellings, spellings
 
 __all__ = [
     "KEY_SLOT",
@@ -261,17 +261,17 @@ class SecretBook:
 
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
         self._secrets: list[Secret] = list(secrets)
+        self._spellings = spellings(self._secrets)
         self._lock = threading.Lock()
 
     def add(self, secret: Secret) -> Secret:
         with self._lock:
             self._secrets.append(secret)
+            self._spellings = spellings(self._secrets)
         return secret
 
     def scrub(self, text: str) -> str:
-        with self._lock:
-            known = tuple(self._secrets)
-        return scrub(text, known)
+        return scrub_spellings(text, self._spellings)
 
 
 def retry_after_seconds(value: str | None, default: float, *, now: float | None = None) -> float:

@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED", "Secret", "scrub"]
+__all__ = ["REDACTED", "Secret", "scrub", "scrub_spellings", "spellings"]
 
 REDACTED = "<redacted>"
 
@@ -21,13 +21,14 @@ REDACTED = "<redacted>"
 class Secret:
     """A key or token that prints as its label only; compare with :meth:`matches`."""
 
-    __slots__ = ("_value", "label")
+    __slots__ = ("_forms", "_value", "label")
 
     def __init__(self, value: str, label: str) -> None:
         if not value:
             raise ValueError(f"{label}: a secret cannot be empty")
         self._value = value
         self.label = label
+        self._forms = tuple(dict.fromkeys((value, quote_plus(value), quote(value))))
 
     def reveal(self) -> str:
         """The raw value, for the HTTP client only: never store or print what this returns."""
@@ -39,7 +40,7 @@ class Secret:
 
     def forms(self) -> tuple[str, ...]:
         """Every spelling of the value that can show up in text: raw and URL-encoded."""
-        return tuple(dict.fromkeys((self._value, quote_plus(self._value), quote(self._value))))
+        return self._forms
 
     def __repr__(self) -> str:
         return f"Secret({self.label})"
@@ -59,13 +60,20 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
-def scrub(text: str, secrets: Iterable[Secret]) -> str:
-    """Replace every spelling of every secret in ``text`` with ``<redacted>``.
+def spellings(secrets: Iterable[Secret]) -> tuple[str, ...]:
+    """Every spelling of ``secrets``, longest first, so that a URL-encoded form is not half
+    replaced by the raw one."""
+    return tuple(sorted({form for s in secrets for form in s.forms()}, key=len, reverse=True))
 
-    Longer spellings go first so that a URL-encoded form is not half replaced by the raw one.
-    """
-    spellings = sorted({form for secret in secrets for form in secret.forms()}, key=len)
-    for spelling in reversed(spellings):
+
+def scrub_spellings(text: str, ordered: tuple[str, ...]) -> str:
+    """Replace each of ``ordered`` (from :func:`spellings`) in ``text`` with ``<redacted>``."""
+    for spelling in ordered:
         if spelling in text:
             text = text.replace(spelling, REDACTED)
     return text
+
+
+def scrub(text: str, secrets: Iterable[Secret]) -> str:
+    """Replace every spelling of every secret in ``text`` with ``<redacted>``."""
+    return scrub_spellings(text, spellings(secrets))

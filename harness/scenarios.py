@@ -248,7 +248,10 @@ def _as_number(name: str, raw: object) -> Decimal:
 def _as_value(name: str, raw: object) -> Value:
     if isinstance(raw, str):
         return raw
-    return _as_number(name, raw)
+    try:
+        return _as_number(name, raw)
+    except ExpressionError:
+        raise ExpressionError(f"{name} is {_short(raw)}, not a number or text") from None
 
 
 def _evaluate(node: _Node, lookup: Lookup) -> Decimal:
@@ -410,7 +413,7 @@ class Template:
 
     def render(self, lookup: Lookup) -> str:
         return "".join(
-            p if isinstance(p, str) else _text(p.text, p.value(lookup)) for p in self.parts
+            p if isinstance(p, str) else _text(p.value(lookup)) for p in self.parts
         )
 
 
@@ -430,17 +433,14 @@ def parse_template(text: str) -> Template:
     return Template(text, tuple(parts))
 
 
-def _text(what: str, value: object) -> str:
-    """A value as request text: integral numbers without a fraction, decimals as written."""
+def _text(value: Value) -> str:
+    """A value as request text: integral numbers without a fraction, decimals as computed."""
     if isinstance(value, str):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, Decimal) and value.is_finite():
-        if value == value.to_integral_value():
+    if value == value.to_integral_value():
+        with localcontext(_context()):
             return format(value.quantize(Decimal(1)), "f")
-        return format(value, "f")
-    raise ExpressionError(f"{what} is {_short(value)}, which cannot be written as text")
+    return format(value, "f")
 
 
 def _short(value: object, limit: int = 80) -> str:
@@ -670,7 +670,7 @@ class RefillOutcome:
 Command = Mint | Advance | OrderOutcome | RefillOutcome
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Step:
     number: int
     name: str
@@ -684,9 +684,9 @@ class _Step:
     """Optional services this step depends on, directly or through captures."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestStep(_Step):
-    action: Template = field(default_factory=lambda: parse_template(""))
+    action: Template
     params: tuple[tuple[str, Template], ...] = ()
     form: str | None = None
     worst_case: Expression | None = None
@@ -697,22 +697,22 @@ class RequestStep(_Step):
         return self.action.literal == "add"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ControlStep(_Step):
-    command: Command = field(default_factory=lambda: Advance(parse_template("0")))
+    command: Command
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WaitStep(_Step):
-    target: Template = field(default_factory=lambda: parse_template(""))
-    refill: bool = False
-    words: tuple[str, ...] = ()
-    wait_clause: str = ""
+    target: Template
+    refill: bool
+    words: tuple[str, ...]
+    wait_clause: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SleepStep(_Step):
-    seconds: Expression = field(default_factory=lambda: parse_expression("0"))
+    seconds: Expression
 
 
 Step = RequestStep | ControlStep | WaitStep | SleepStep
@@ -967,13 +967,13 @@ class _Builder:
         step_base: dict[str, Any] = {"number": number, "name": raw["name"], "where": where,
                                      "actor": actor}
 
-        built: Step | None
+        kind_fields: dict[str, Any] | None
         if kind == "request":
-            built, pre_deps, extra_locals = self._request(where, raw, actor)
+            kind_fields, pre_deps, extra_locals = self._request(where, raw, actor)
         elif kind == "control":
-            built, pre_deps, extra_locals = self._control(where, raw)
+            kind_fields, pre_deps, extra_locals = self._control(where, raw)
         elif kind == "wait":
-            built, pre_deps, extra_locals = self._wait(where, raw, actor)
+            kind_fields, pre_deps, extra_locals = self._wait(where, raw, actor)
         else:
             expression = self._expression(f"{where}/sleep", raw["sleep"])
             if expression is None:
@@ -996,20 +996,23 @@ class _Builder:
         referenced |= {n for a in assertions for n in _assertion_names(a)}
         if referenced & _BALANCE_LOCALS:
             measure.add(actor.wallet_owner)
-        if isinstance(built, RequestStep) and built.spends:
+        if raw.get("action") == "add":
             measure.discard(actor.wallet_owner)  # the add's own balance reads are the driver's
         for capture in captures:
             self.captured[capture.name] = (number, frozenset(deps))
-        if built is None:
+        if kind_fields is None:
             return None
-        return _replace_common(
-            built, **step_base, expect=tuple(assertions), capture=tuple(captures),
+        step_kind: type[RequestStep | ControlStep | WaitStep] = {
+            "request": RequestStep, "control": ControlStep, "wait": WaitStep
+        }[kind]
+        return step_kind(
+            **step_base, **kind_fields, expect=tuple(assertions), capture=tuple(captures),
             measure=frozenset(measure), deps=frozenset(deps),
         )
 
     def _request(
         self, where: str, raw: Mapping[str, Any], actor: Actor
-    ) -> tuple[Step | None, frozenset[str], frozenset[str]]:
+    ) -> tuple[dict[str, Any] | None, frozenset[str], frozenset[str]]:
         ok = True
         action = self._template(f"{where}/action", raw["action"])
         deps: set[str] = set()
@@ -1059,15 +1062,13 @@ class _Builder:
             extra = extra | _ADD_LOCALS
         if not ok or action is None:
             return None, frozenset(deps), extra
-        step = RequestStep(
-            number=0, name="", where=where, actor=actor, action=action, params=tuple(params),
-            form=raw.get("form"), worst_case=worst, repeat=repeat,
-        )
-        return step, frozenset(deps), extra
+        fields = {"action": action, "params": tuple(params), "form": raw.get("form"),
+                  "worst_case": worst, "repeat": repeat}
+        return fields, frozenset(deps), extra
 
     def _control(
         self, where: str, raw: Mapping[str, Any]
-    ) -> tuple[Step | None, frozenset[str], frozenset[str]]:
+    ) -> tuple[dict[str, Any] | None, frozenset[str], frozenset[str]]:
         (verb, body), = raw["control"].items()
         at = f"{where}/control/{verb}"
         templates: dict[str, Template] = {}
@@ -1093,12 +1094,11 @@ class _Builder:
             )
         else:
             command = RefillOutcome(templates["refill"], body["status"])
-        step = ControlStep(number=0, name="", where=where, command=command)
-        return step, frozenset(deps), frozenset()
+        return {"command": command}, frozenset(deps), frozenset()
 
     def _wait(
         self, where: str, raw: Mapping[str, Any], actor: Actor
-    ) -> tuple[Step | None, frozenset[str], frozenset[str]]:
+    ) -> tuple[dict[str, Any] | None, frozenset[str], frozenset[str]]:
         spec = raw["wait_for"]
         refill = "refill" in spec
         target = self._template(f"{where}/wait_for/{'refill' if refill else 'order'}",
@@ -1112,9 +1112,9 @@ class _Builder:
         if target is None:
             return None, frozenset(), frozenset()
         deps = self._resolve(f"{where}/wait_for", target.names, frozenset())
-        step = WaitStep(number=0, name="", where=where, target=target, refill=refill,
-                        words=tuple(spec["status"]), wait_clause=clause)
-        return step, deps, frozenset()
+        fields = {"target": target, "refill": refill, "words": tuple(spec["status"]),
+                  "wait_clause": clause}
+        return fields, deps, frozenset()
 
     def _words(self, where: str, words: Sequence[str], vocabulary: Vocabulary) -> None:
         read = values.refill_status if vocabulary is Vocabulary.REFILL else values.order_status
@@ -1250,12 +1250,6 @@ class _Builder:
                            on_status=frozenset(header.get("on_status", ())))
 
 
-def _replace_common(step: Step, **changes: Any) -> Step:
-    fields = {name: getattr(step, name) for name in step.__dataclass_fields__}
-    fields.update(changes)
-    return type(step)(**fields)
-
-
 def _capture_names(capture: Capture) -> frozenset[str]:
     names: set[str] = set()
     if capture.pointer is not None:
@@ -1332,7 +1326,8 @@ class ScenarioRunner:
     The run's judge (``run.judge``, set by the plugin for the running item) receives every
     verdict: a PASS per assertion that held, and failures. A failure on a clause that is not
     MUST is recorded NON-STRICT and the scenario goes on; a MUST failure stops it (raised).
-    ``sleep`` and ``clock`` are the real ones unless a test injects its own.
+    ``sleep`` lets time pass for the panel (default :meth:`HarnessRun.wait`: the control clock
+    when there is one, else real time); ``clock`` bounds black-box polling (monotonic time).
     """
 
     def __init__(
@@ -1346,7 +1341,7 @@ class ScenarioRunner:
         self.harness = run
         self.panel: Panel = run.panel
         self.scenario = scenario
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep or run.wait
         self._clock = clock or time.monotonic
         self._wallets: dict[Actor, Wallet] = {}
         self._wrong: Secret | None = None
@@ -1723,11 +1718,12 @@ class ScenarioRunner:
         except ExpressionError as error:
             raise ScenarioRuntimeError(f"{self._here()}: sleep: {error}") from None
         timeout = self.harness.config.order_timeout
-        if seconds > Decimal(str(timeout)):
+        if self.harness.control is None and seconds > Decimal(str(timeout)):
             raise NotApplicable(
                 NaReason.TIMEOUT, f"a pause of {seconds}s is longer than --panel-order-timeout"
             )
-        self._sleep(float(max(seconds, Decimal(0))))
+        if seconds > 0:
+            self._sleep(float(seconds))
 
     # -- captures ----------------------------------------------------------------------------
 

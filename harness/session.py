@@ -14,7 +14,15 @@ import pytest
 from harness import contract
 from harness.budget import SpendGuard
 from harness.checks import DEFAULT_REGISTRY, CheckFailure, Registry
-from harness.client import Exchange, HttpTransport, PanelClient, SecretBook, TokenBucket, Transport
+from harness.client import (
+    Exchange,
+    HttpTransport,
+    PanelClient,
+    RetryPolicy,
+    SecretBook,
+    TokenBucket,
+    Transport,
+)
 from harness.config import PanelConfig
 from harness.control import ControlClient
 from harness.driver import Panel
@@ -52,6 +60,8 @@ class HarnessRun:
             transport=transport,
             limiter=TokenBucket(config.request_rate, burst=max(1.0, config.request_rate)),
             secrets=self.secrets,
+            # Waiting on a controlled panel's clock costs no real time, so no bound is needed.
+            retry=RetryPolicy(max_wait=3600.0 if self.control is not None else 30.0),
             sleep=self.wait,
         )
         self.client.observers.append(self._observe)

@@ -20,11 +20,12 @@ from typing import TextIO
 
 from mockpanel import __version__
 from mockpanel.config import MockConfig
-from mockpanel.profiles import PROFILES, get_profile
+from mockpanel.profiles import PROFILES, RateLimit, get_profile
 from mockpanel.server import API_PATH, CONTROL_PATH, serve_forever
 from mockpanel.state import StoreError
+from mockpanel.wire.ratelimit import limit_for
 
-__all__ = ["DEMO_BALANCE", "build_parser", "main", "parse_key"]
+__all__ = ["DEMO_BALANCE", "build_parser", "main", "parse_key", "parse_rate_limit"]
 
 DEMO_BALANCE = Decimal("100.00")
 _DEFAULT_PORT = 8080
@@ -65,6 +66,17 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def parse_rate_limit(text: str) -> RateLimit:
+    """Parse ``N/min`` or ``N/min:key`` / ``N/min:ip`` (counted per API key unless ``ip``)."""
+    rate, _, scope = text.partition(":")
+    count, _, unit = rate.partition("/")
+    if unit != "min" or not count.isdigit() or int(count) < 1 or scope not in ("", "key", "ip"):
+        raise argparse.ArgumentTypeError(
+            f"expected N/min[:key|ip] with N >= 1, e.g. --rate-limit 60/min:key; got {text!r}"
+        )
+    return RateLimit(int(count), "ip" if scope == "ip" else "key")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +142,31 @@ def build_parser() -> argparse.ArgumentParser:
         "restarts (default: in memory); --key keys already in it keep their balance and orders",
     )
 
+    limits = serve.add_mutually_exclusive_group()
+    limits.add_argument(
+        "--rate-limit",
+        dest="rate_limit",
+        type=parse_rate_limit,
+        default=None,  # the profile's; not "profile", which argparse would feed to the type
+        metavar="N/min[:key|ip]",
+        help="answer 429 beyond N requests a minute per key (or per client address with :ip); "
+        "default: the profile's published limit",
+    )
+    limits.add_argument(
+        "--no-rate-limit",
+        dest="rate_limit",
+        action="store_const",
+        const="off",
+        help="never throttle, whatever the profile publishes",
+    )
+    serve.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="POST every order status change here (profiles that send webhooks, e.g. extended); "
+        "tenants may set their own through the control API",
+    )
+
     # Errors found after parsing are reported against `serve`, with its usage line.
     serve.set_defaults(command_parser=serve)
 
@@ -152,6 +189,8 @@ def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
             seed=args.seed,
             journal_size=args.journal_size,
             state_file=args.state,
+            rate_limit="profile" if args.rate_limit is None else args.rate_limit,
+            webhook_url=args.webhook_url,
         )
     except ValueError as exc:  # MockConfig's messages never repeat a key or the token
         args.command_parser.error(str(exc))
@@ -175,6 +214,9 @@ def _announce(config: MockConfig, base_url: str, invented: bool, out: TextIO) ->
     else:
         lines.append(f"  keys:        {len(config.keys)} from --key")
     lines.append(f"  clock:       {config.clock}, seed {config.seed}")
+    limit = limit_for(config, profile)
+    per = "per key" if limit is None or limit.scope == "key" else "per client address"
+    lines.append(f"  rate limit:  {'none' if limit is None else f'{limit.per_minute}/min {per}'}")
     lines.append(f"  state:       {config.state_file or 'in memory'}")
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), file=out, flush=True)

@@ -29,7 +29,10 @@ Decisions documented here (the wire layer and the harness rely on them):
   while settling are kept). If the write fails the state is reloaded from the file, so memory
   and file never disagree, and ``StoreError`` is raised. The clock horizon kept in the file is
   never behind a reading the state has used: a ``ManualClock`` is stored exactly, a clock that
-  runs by itself ``REAL_CLOCK_LEASE`` seconds ahead (one write per lease at most).
+  runs by itself ``REAL_CLOCK_LEASE`` seconds ahead (one write per lease at most). Reopening
+  advances the given clock to at least the horizon (a fresh ``ManualClock`` lands on it
+  exactly), so statuses never go backwards. A clock object cannot be wound back, so a failed
+  write during ``advance_clock`` leaves the clock ahead of the file; the next write catches up.
 """
 
 from __future__ import annotations
@@ -38,8 +41,7 @@ import hashlib
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -438,40 +440,43 @@ class PanelState:
 
     # -------------------------------------------------------------------- internals
 
-    @contextmanager
-    def _operation(self) -> Iterator[None]:
-        """One domain operation under the lock. The outermost one commits what it changed
-        (whether it returns or raises) and only then lets the listeners hear of it."""
-        with self._lock:
-            if self._depth:
-                yield  # nested (open() creating its tenants): the outer operation commits
-                return
-            if self._failure is not None:
-                raise StoreError(str(self._failure)) from self._failure
-            self._depth = 1
-            try:
+    def _operation(self) -> _Operation:
+        """One domain operation under the lock (``with self._operation():``). The outermost
+        one commits what it changed, whether it returns or raises, and only then lets the
+        listeners hear of it; a nested one (``open()`` creating tenants) leaves that to it."""
+        return _Operation(self)
+
+    def _begin(self) -> None:
+        self._lock.acquire()
+        if self._depth == 0 and self._failure is not None:
+            self._lock.release()
+            raise StoreError(str(self._failure)) from self._failure
+        self._depth += 1
+
+    def _end(self) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0:
                 try:
-                    yield
-                finally:
-                    self._depth = 0
                     self._commit()
-            finally:
-                self._deliver()
+                finally:
+                    self._deliver()
+        finally:
+            self._lock.release()
 
     def _commit(self) -> None:
         changes = self._changes
         if not changes:
             return
-        self._changes = Changes()
-        if self._store is None:
-            return
-        accounts = {tenant_id: self._ledger.account(tenant_id) for tenant_id in changes.accounts}
-        try:
-            self._store.commit(changes, accounts, self._meta())
-        except BaseException:
-            self._heard.clear()  # nothing of it happened
-            self._reload()
-            raise
+        if self._store is not None:
+            accounts = {tid: self._ledger.account(tid) for tid in changes.accounts}
+            try:
+                self._store.commit(changes, accounts, self._meta())
+            except BaseException:
+                self._heard.clear()  # nothing of it happened
+                self._reload()
+                raise
+        changes.clear()
 
     def _reload(self) -> None:
         """After a failed write: make memory equal to the file again, or refuse all calls."""
@@ -648,6 +653,21 @@ class PanelState:
         else:
             return
         self._notify(order.view(event.due))
+
+
+class _Operation:
+    """``with state._operation():`` -- a plain class, as this runs on every call."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: PanelState) -> None:
+        self._state = state
+
+    def __enter__(self) -> None:
+        self._state._begin()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._state._end()
 
 
 # The moves the control plane may make: the order transitions minus "In progress" once an

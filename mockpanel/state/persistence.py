@@ -77,7 +77,7 @@ _SCHEMA: Final = (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         money_places INTEGER NOT NULL,
         id_style TEXT NOT NULL,
-        seed INTEGER NOT NULL,
+        seed TEXT NOT NULL,  -- any Python int, which SQLite's 64-bit INTEGER is not
         tenants_opened INTEGER NOT NULL,
         orders_issued INTEGER NOT NULL,
         refills_issued INTEGER NOT NULL,
@@ -261,7 +261,13 @@ class Changes:
 
     def wipe(self) -> None:
         """Everything recorded so far is superseded by deleting every row."""
+        self.clear()
         self.wiped = True
+
+    def clear(self) -> None:
+        """Nothing recorded (after a commit): reused rather than rebuilt, as it is per call."""
+        self.wiped = False
+        self.clock = False
         self.tenants.clear()
         self.accounts.clear()
         self.orders.clear()
@@ -505,7 +511,7 @@ class Store:
                 connection.execute(statement)
             connection.execute(
                 "INSERT INTO meta VALUES (1, ?, ?, ?, 0, 0, 0, 0, 0.0)",
-                (fingerprint.money_places, fingerprint.id_style, fingerprint.seed),
+                (fingerprint.money_places, fingerprint.id_style, str(fingerprint.seed)),
             )
             connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -527,11 +533,12 @@ class Store:
             connection.execute("COMMIT")
         if row is None:
             raise StateFileError(f"{self.path} is damaged: it has no meta row")
-        stored = Fingerprint(*row)
-        if stored != fingerprint:
+        places, style, seed = row
+        mine = fingerprint
+        if (places, style, seed) != (mine.money_places, mine.id_style, str(mine.seed)):
             raise StateFileError(
-                f"{self.path} was written by a panel with money_places={stored.money_places}, "
-                f"id_style={stored.id_style}, seed={stored.seed}; this one has "
+                f"{self.path} was written by a panel with money_places={places}, "
+                f"id_style={style}, seed={seed}; this one has "
                 f"money_places={fingerprint.money_places}, id_style={fingerprint.id_style}, "
                 f"seed={fingerprint.seed} (profile or --seed differ): use the same ones or a "
                 "new state file"

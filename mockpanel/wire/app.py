@@ -54,14 +54,18 @@ def _plain_json(status: int, body: Json, headers: dict[str, str] | None = None) 
 
 @web.middleware
 async def _json_errors(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
-    """No HTML ever: routing errors become JSON, and an unexpected exception a recorded 500."""
+    """No HTML ever: routing errors become JSON, and an unexpected exception a recorded 500.
+
+    Whatever the answer, the rest of the body is read before it goes (see
+    :func:`_finish_body`), so a broken body never turns into a dropped connection.
+    """
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return _plain_json(exc.status, {"error": exc.reason}, headers)
+        response = _plain_json(exc.status, {"error": exc.reason}, headers)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -77,23 +81,51 @@ async def _json_errors(request: web.Request, handler: RequestHandler) -> web.Str
             status=500,
             response=body,
         )
-        return _plain_json(500, body)
+        response = _plain_json(500, body)
+    await _finish_body(request, response, request.app[CONFIG].max_body_bytes)
+    return response
+
+
+async def _finish_body(request: web.Request, response: web.StreamResponse, limit: int) -> None:
+    """Read (and drop) what the handler left of the request body, at most ``limit`` bytes.
+
+    aiohttp drains an unread body itself after answering, but a body whose Content-Encoding
+    or chunking breaks on the way fails there with an unhandled error that closes the
+    connection under a client that was told to keep it. Reading it here instead, a broken or
+    oversized remainder makes the answer say ``Connection: close``, and the client opens a
+    new connection for its next request.
+    """
+    content = request.content
+    try:
+        while limit > 0 and not content.is_eof():
+            chunk = await content.readany()
+            if not chunk:
+                break
+            limit -= len(chunk)
+    except (web.RequestPayloadError, ConnectionError):
+        content.feed_eof()  # nothing more can be read: aiohttp must not try again
+    if content.exception() is not None or not content.is_eof():
+        response.force_close()
 
 
 async def _close_state(app: web.Application) -> None:
     app[STATE].close()  # releases the state file; a no-op for an in-memory panel
 
 
-def create_app(config: MockConfig) -> web.Application:
+def create_app(
+    config: MockConfig, *, state_type: type[PanelState] = PanelState
+) -> web.Application:
     """A ready mock panel for ``config``: its profile's routes, state, tenants and journal.
 
     The control API under ``/_mock`` is mounted only when ``config.control_token`` is set.
+    ``state_type`` is a test seam: a :class:`PanelState` subclass to host instead of the real
+    one (the conformance tests' deliberately broken panels); the mock never passes it.
     """
     profile = get_profile(config.profile)
     if config.state_file is None:
-        state = new_state(profile, config)
+        state = new_state(profile, config, state_type)
     else:  # restored from the file; keys it already holds keep their balance and orders
-        state = PanelState.open(
+        state = state_type.open(
             config.state_file,
             state_config(profile, config),
             make_clock(config.clock),

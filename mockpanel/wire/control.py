@@ -94,7 +94,11 @@ def _no_constant(name: str) -> NoReturn:
 
 async def _document(request: web.Request) -> dict[str, Any]:
     """The request's JSON object (an empty body is ``{}``); decimals stay ``Decimal``."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError:  # a corrupt Content-Encoding or chunked framing
+        request.content.feed_eof()  # nothing more will be read: aiohttp must not drain it
+        _refuse(400, "the body could not be decoded (check its Content-Encoding)")
     if not raw.strip():
         return {}
     try:

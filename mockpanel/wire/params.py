@@ -2,8 +2,9 @@
 
 Every way a request can be malformed ends here as a :class:`DomainError` (rendered later in the
 profile's wording and status), before any state is looked at: repeated fields, invalid UTF-8,
-lone surrogates, nested or non-scalar JSON, content types the profile does not accept and bodies
-over the size limit. Values keep their text exactly as sent; judging them is the state's job.
+lone surrogates, nested or non-scalar JSON, content types the profile does not accept, bodies
+whose Content-Encoding does not decode and bodies over the size limit. Values keep their text
+exactly as sent; judging them is the state's job.
 """
 
 from __future__ import annotations
@@ -133,6 +134,9 @@ async def _read_body(request: web.BaseRequest, max_bytes: int) -> bytes:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew client_max_size
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes) from None
+    except web.RequestPayloadError:  # a corrupt Content-Encoding or chunked framing
+        request.content.feed_eof()  # nothing more will be read: aiohttp must not drain it
+        _bad("the body could not be decoded (check its Content-Encoding)")
     if len(body) > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
     return body

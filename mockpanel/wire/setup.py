@@ -33,9 +33,12 @@ def open_tenants(state: PanelState, config: MockConfig) -> None:
         state.create_tenant(opening, key=key)
 
 
-def new_state(profile: Profile, config: MockConfig) -> PanelState:
-    """A fresh panel state for ``config`` with its configured tenants open."""
+def new_state(
+    profile: Profile, config: MockConfig, state_type: type[PanelState] = PanelState
+) -> PanelState:
+    """A fresh panel state for ``config`` with its configured tenants open (``state_type``:
+    the test seam of :func:`~mockpanel.wire.app.create_app`)."""
     clock = ManualClock() if config.clock == "manual" else RealClock()
-    state = PanelState(state_config(profile, config), clock)
+    state = state_type(state_config(profile, config), clock)
     open_tenants(state, config)
     return state

@@ -26,6 +26,7 @@ from mockpanel.state import (
     RealClock,
     RefillStatus,
     StateConfig,
+    StateFileError,
     StoreError,
     Tenant,
 )
@@ -403,3 +404,18 @@ def test_refusals_are_the_same_after_a_reopen(twins: Twins) -> None:
     with pytest.raises(DomainError) as caught:
         twins.durable.cancel(twins.tenant(twins.durable, 1, "alice"), order)
     assert caught.value.code is ErrorCode.ORDER_NOT_CANCELLABLE
+
+
+def test_a_seed_beyond_64_bits_is_kept_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    config = StateConfig(seed=2**80 + 1)
+    panel = PanelState.open(path, config, ManualClock(), keys=[("k", Decimal(5))])
+    tenant = panel.authenticate("k")
+    assert tenant is not None
+    placed = panel.place_order(tenant, "2", {"link": LINK, "quantity": "10"})
+    panel.close()
+    with pytest.raises(StateFileError, match=f"seed={2**80 + 1}; this one has"):
+        PanelState.open(path, StateConfig(seed=2**80), ManualClock())
+    panel = PanelState.open(path, config, ManualClock())
+    assert [o.id for o in panel.orders(tenant)] == [placed.id]
+    panel.close()

@@ -308,3 +308,28 @@ async def test_ids_sent_as_zero_or_zero_padded_are_echoed_as_text(make_panel: Ma
         {"order": "007", "refill": {"error": "Incorrect order ID"}},
     ]
     assert validate("refill-multi", "response", body) == []
+
+
+async def test_extended_refills_one_completed_order_and_refuses_the_rest(
+    make_panel: MakePanel,
+) -> None:
+    """Seed 004: "Status / cancel / refill on an existing subscription still work normally
+    through the API"; refill takes one ``order`` (the profile has no batch forms)."""
+    panel = await make_panel("extended")
+    key = await panel.tenant()
+    done, running = await panel.place(key), await panel.place(key)
+    await panel.force(done, "Completed")
+    status, body = await panel.api(key=key, action="refill", order=done)
+    assert status == 200
+    assert set(body) == {"refill"}
+    assert validate("refill", "response", body) == []
+    assert await panel.api(key=key, action="refill", order=running) == panel.expected_error(
+        ErrorCode.ORDER_NOT_COMPLETED, order=running, status="Pending"
+    )
+    assert panel.expected_error(ErrorCode.ORDER_NOT_COMPLETED)[0] == 400
+    assert await panel.api(key=key, action="refill", order=UNKNOWN) == panel.expected_error(
+        ErrorCode.UNKNOWN_ORDER, order=UNKNOWN
+    )
+    # no refill_status in seed 004: the misspelling hint does not point at "refill"
+    status, body = await panel.api(key=key, action="refill_status", refill="1")
+    assert (status, body) == panel.expected_error(ErrorCode.UNKNOWN_ACTION, action="refill_status")

@@ -1,0 +1,706 @@
+"""The broken-panels matrix: the mock panel with exactly one rule broken, and where it is caught.
+
+Each :class:`BrokenPanel` is the real mock (reference profile) with one small, named variation:
+a :class:`PanelState` subclass overriding one behaviour (hosted through the ``state_type`` test
+seam of :func:`mockpanel.wire.app.create_app`), or a wire-level rewrite of the built app (an
+action wrapped, or a middleware in front of the API). Its record says which defect of the
+issue it reproduces, the clauses the harness must FAIL it under, the clauses the defect
+necessarily breaks as well (``implied``), and the harness tests that catch it.
+
+The variations reach into the state's protected parts (``_ledger``, ``_orders``, ``_books``)
+on purpose: they exist to break exactly what those parts guarantee.
+
+Run one on a free port (it prints its API URL, then serves until stdin closes)::
+
+    BROKEN_PANEL_KEYS='k1=500.00,k2=1.00' python tests/conformance/broken_panels.py serve NAME
+
+and regenerate the table of ``DEFECTS.md`` with ``python tests/conformance/broken_panels.py
+table > tests/conformance/DEFECTS.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from aiohttp import web
+from aiohttp.typedefs import Handler as RequestHandler
+
+from mockpanel.config import MockConfig
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.profiles import get_profile
+from mockpanel.state import (
+    Clock,
+    LifecycleTimings,
+    OrderStatus,
+    OrderView,
+    PanelState,
+    Service,
+    ServiceType,
+    StateConfig,
+    Tenant,
+)
+from mockpanel.state.ledger import Account, Ledger
+from mockpanel.state.params import validate_add
+from mockpanel.state.persistence import Store
+from mockpanel.wire.actions import Action, Call
+from mockpanel.wire.app import create_app
+from mockpanel.wire.jsontext import Json
+from mockpanel.wire.keys import ACTIONS
+from mockpanel.wire.render import Reply
+
+__all__ = [
+    "BLACK_BOX_TIMINGS",
+    "BROKEN_PANELS",
+    "UNBROKEN",
+    "BrokenPanel",
+    "Mode",
+    "by_name",
+    "config_for",
+    "defects_table",
+]
+
+PROFILE = "reference"
+# Black-box runs poll real time: orders stay Pending (cancellable) for half a second, then
+# finish half a second later, so a lifecycle the harness follows takes about a second.
+BLACK_BOX_TIMINGS = LifecycleTimings(
+    order_pending=0.5, order_in_progress=0.5, refill_pending=0.5, refill_in_progress=0.5
+)
+
+
+class Mode(StrEnum):
+    """How the harness is run against a broken panel."""
+
+    BLACK_BOX = "black-box"  # no control API: what a vendor's own certification run sees
+    CONTROLLED = "controlled"  # control API given: outcomes and time driven through it
+
+
+# ---------------------------------------------------------------------------------------------
+# State variations: PanelState subclasses
+
+
+class _EnforcesAnotherCatalog(PanelState):
+    """Advertises the real catalogue in ``services`` but prices and validates ``add`` (and
+    refills) against :meth:`enforced` versions of the services."""
+
+    def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
+        self._advertised = config.catalog
+        enforced = tuple(self.enforced(service) for service in config.catalog)
+        super().__init__(replace(config, catalog=enforced), clock, store=store)
+
+    def enforced(self, service: Service) -> Service:
+        """The service as it is really enforced (as advertised, unless a subclass says)."""
+        return service
+
+    def services(self) -> tuple[Service, ...]:
+        return self._advertised
+
+
+class StalePriceList(_EnforcesAnotherCatalog):
+    """Charges Default services 20% above the rate ``services`` advertises (a stale price
+    list): the debit is not rate * quantity / 1000."""
+
+    def enforced(self, service: Service) -> Service:
+        if service.type is not ServiceType.DEFAULT:
+            return service
+        return replace(service, rate=service.rate * Decimal("1.2"))
+
+
+class MinNotEnforced(_EnforcesAnotherCatalog):
+    """Accepts any quantity from 1 up, whatever min ``services`` advertises."""
+
+    def enforced(self, service: Service) -> Service:
+        return replace(service, min=1)
+
+
+class MaxNotEnforced(_EnforcesAnotherCatalog):
+    """Accepts ten times the max that ``services`` advertises."""
+
+    def enforced(self, service: Service) -> Service:
+        return replace(service, max=min(service.max * 10, 10**9))
+
+
+class RefillFlagIgnored(_EnforcesAnotherCatalog):
+    """Refills completed orders of every service, whatever ``services`` says of refill."""
+
+    def enforced(self, service: Service) -> Service:
+        return replace(service, refill=True, refill_days=max(service.refill_days, 30))
+
+
+class ReportsTwiceTheCharge(PanelState):
+    """Debits correctly but reports twice the debit as the order's ``charge``."""
+
+    def order(self, tenant: Tenant, order_id: str) -> OrderView:
+        view = super().order(tenant, order_id)
+        return replace(view, charge=view.charge * 2)
+
+
+class UnknownServiceFallsBack(PanelState):
+    """Places an order for an unknown numeric service id on the cheapest service (a lookup
+    that falls back to a default row) instead of refusing it."""
+
+    def place_order(self, tenant: Tenant, service: str, params: Mapping[str, str]) -> OrderView:
+        known = {str(s.id) for s in self.services()}
+        if service.isdigit() and int(service) < 2**63 and service not in known:
+            service = str(min(self.services(), key=lambda s: s.rate).id)
+        return super().place_order(tenant, service, params)
+
+
+class _RemembersFirstTenant(PanelState):
+    """Keeps the first tenant it opened: the "default account" the key variations fall into."""
+
+    def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
+        self._first: Tenant | None = None
+        super().__init__(config, clock, store=store)
+
+    def create_tenant(
+        self, balance: Decimal, currency: str | None = None, key: str | None = None
+    ) -> tuple[Tenant, str]:
+        made = super().create_tenant(balance, currency, key)
+        if self._first is None:
+            self._first = made[0]
+        return made
+
+
+class WrongKeyIsFirstAccount(_RemembersFirstTenant):
+    """Serves a request with a key it never issued as the first account."""
+
+    def authenticate(self, key: str) -> Tenant | None:
+        found = super().authenticate(key)
+        return found if found is not None or not key.strip() else self._first
+
+
+class BlankKeyIsFirstAccount(_RemembersFirstTenant):
+    """Serves a request whose key is only whitespace as the first account."""
+
+    def authenticate(self, key: str) -> Tenant | None:
+        if isinstance(key, str) and not key.strip():
+            return self._first
+        return super().authenticate(key)
+
+
+class _TakesWhatIsLeft(Ledger):
+    """A debit larger than the balance takes the balance instead of being refused."""
+
+    def debit(self, account: str, amount: Decimal) -> Decimal:
+        balance = self.balance(account)
+        if amount <= balance:
+            return super().debit(account, amount)
+        return super().debit(account, balance) if balance > 0 else balance
+
+
+class AcceptsBeyondBalance(PanelState):
+    """Accepts an order that costs more than the balance (and takes what the balance holds)."""
+
+    def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
+        super().__init__(config, clock, store=store)
+        self._ledger = _TakesWhatIsLeft(config.money_places)
+
+
+class _Overdraws(Ledger):
+    """A debit never checks the balance: the account may go below zero."""
+
+    def debit(self, account: str, amount: Decimal) -> Decimal:
+        current = self.account(account)
+        self._accounts[account] = Account(
+            current.opening, current.debited + amount, current.credited, current.balance - amount
+        )
+        return current.balance - amount
+
+
+class FundsCheckedOnStaleBalance(PanelState):
+    """Checks an order's price against a balance read at most once every two seconds per
+    account (a cached read replica), then debits without looking again: a burst of orders
+    all pass the check and overdraw the account."""
+
+    STALE_SECONDS = 2.0
+
+    def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
+        super().__init__(config, clock, store=store)
+        self._ledger = _Overdraws(config.money_places)
+        self._seen: dict[str, tuple[float, Decimal]] = {}
+
+    def place_order(self, tenant: Tenant, service: str, params: Mapping[str, str]) -> OrderView:
+        now = self.clock.now()
+        read_at, seen = self._seen.get(tenant.id, (None, Decimal(0)))
+        if read_at is None or now - read_at > self.STALE_SECONDS:
+            seen = self.balance(tenant)
+            self._seen[tenant.id] = (now, seen)
+        request = validate_add(self._catalog, service, params, self.config.money_places)
+        if request.charge > seen:
+            raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, needed=request.charge, balance=seen)
+        return super().place_order(tenant, service, params)
+
+
+class CancelKeepsTheMoney(PanelState):
+    """Cancels an order (status Canceled) but takes its refund straight back."""
+
+    def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
+        view = super().cancel(tenant, order_id)
+        with self._lock:
+            self._ledger.debit(tenant.id, view.charge)
+        return view
+
+
+class CancelRefundsAgain(PanelState):
+    """Accepts a second cancel of a Canceled order and refunds its charge again."""
+
+    def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
+        try:
+            return super().cancel(tenant, order_id)
+        except DomainError:
+            view = self.order(tenant, order_id)  # another tenant's id stays unknown
+            if view.status is not OrderStatus.CANCELED:
+                raise
+            with self._lock:
+                self._ledger.credit(tenant.id, view.charge)
+            return view
+
+
+class OtherKeysOrdersVisible(PanelState):
+    """Answers ``status`` for any order id, whichever key placed the order."""
+
+    def order(self, tenant: Tenant, order_id: str) -> OrderView:
+        try:
+            return super().order(tenant, order_id)
+        except DomainError as refused:
+            found = self._orders.get(order_id)
+            if refused.code is not ErrorCode.UNKNOWN_ORDER or found is None:
+                raise
+            return found.view(self.clock.now())
+
+
+class OtherKeysOrdersCancellable(PanelState):
+    """Cancels any order id, whichever key placed it (the refund goes to its owner)."""
+
+    def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
+        try:
+            return super().cancel(tenant, order_id)
+        except DomainError as refused:
+            found = self._orders.get(order_id)
+            if refused.code is not ErrorCode.UNKNOWN_ORDER or found is None:
+                raise
+            return super().cancel(self._books[found.tenant_id].tenant, order_id)
+
+
+class RemainsAboveQuantity(PanelState):
+    """Reports 100 more ``remains`` than the truth while an order runs (so a fresh order
+    has more remaining than was ordered)."""
+
+    def order(self, tenant: Tenant, order_id: str) -> OrderView:
+        view = super().order(tenant, order_id)
+        if view.status in (OrderStatus.PENDING, OrderStatus.IN_PROGRESS):
+            return replace(view, remains=view.remains + 100)
+        return view
+
+
+class CompletedFlapsBack(PanelState):
+    """Reports a Completed order as In progress on every read after the first one that
+    showed it Completed (the status goes backwards)."""
+
+    def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
+        super().__init__(config, clock, store=store)
+        self._shown_completed: set[str] = set()
+
+    def order(self, tenant: Tenant, order_id: str) -> OrderView:
+        view = super().order(tenant, order_id)
+        if view.status is OrderStatus.COMPLETED:
+            if view.id in self._shown_completed:
+                return replace(view, status=OrderStatus.IN_PROGRESS)
+            self._shown_completed.add(view.id)
+        return view
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire variations: rewrites of the built app (before it starts)
+
+
+Rewire = Callable[[web.Application], None]
+
+
+def _wrap_action(name: str, rewrite: Callable[[Call, Reply], Reply]) -> Rewire:
+    """A rewire that passes every answer of action ``name`` through ``rewrite``."""
+
+    def rewire(app: web.Application) -> None:
+        table = dict(app[ACTIONS])
+        inner = table[name]
+
+        def wrapped(call: Call) -> Reply:
+            return rewrite(call, inner(call))
+
+        table[name] = wrapped
+        app[ACTIONS] = MappingProxyType(table)
+
+    rewire.__doc__ = rewrite.__doc__
+    return rewire
+
+
+def _is_multi(call: Call) -> bool:
+    return bool(call.params.get("orders", "").strip())
+
+
+def _drop_unknown_ids(call: Call, reply: Reply) -> Reply:
+    """Multi-status answers only the ids it found: error members are left out."""
+    if not _is_multi(call) or not isinstance(reply.body, dict):
+        return reply
+    kept: dict[str, Json] = {
+        order_id: item
+        for order_id, item in reply.body.items()
+        if not isinstance(item, str) and not (isinstance(item, dict) and "error" in item)
+    }
+    return replace(reply, body=kept)
+
+
+def _queued_for_pending(call: Call, reply: Reply) -> Reply:
+    """Pending is spelled "Queued", a word of no dialect, in single and multi status."""
+
+    def respell(item: Json) -> Json:
+        if isinstance(item, dict) and item.get("status") == "Pending":
+            return {**item, "status": "Queued"}
+        return item
+
+    body = reply.body
+    if _is_multi(call) and isinstance(body, dict):
+        return replace(reply, body={order_id: respell(item) for order_id, item in body.items()})
+    return replace(reply, body=respell(body))
+
+
+def _start_count_as_text(call: Call, reply: Reply) -> Reply:
+    """Single status says ``"start_count": "n/a"``: a count that is not a number is off the
+    status schema."""
+    if _is_multi(call) or not isinstance(reply.body, dict) or "start_count" not in reply.body:
+        return reply
+    return replace(reply, body={**reply.body, "start_count": "n/a"})
+
+
+class _DefaultsToBalance(Mapping[str, Action]):
+    """An action table in which every unknown action name runs ``balance``."""
+
+    def __init__(self, table: Mapping[str, Action]) -> None:
+        self._table = table
+
+    def __getitem__(self, name: str) -> Action:
+        return self._table.get(name) or self._table["balance"]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def _unknown_action_runs_balance(app: web.Application) -> None:
+    """Runs ``balance`` for every action name it does not know."""
+    app[ACTIONS] = _DefaultsToBalance(app[ACTIONS])
+
+
+_FORM = "application/x-www-form-urlencoded"
+_INSPECTED_BYTES = 65536
+
+
+async def _small_form_body(request: web.Request) -> bytes | None:
+    """The body of a form POST small enough to inspect here, else ``None``."""
+    length = request.content_length
+    if request.method != "POST" or request.content_type != _FORM:
+        return None
+    if length is None or length > _INSPECTED_BYTES:
+        return None
+    return await request.read()  # cached: the API view reads it again
+
+
+def _add_middleware(middleware: Any) -> Rewire:
+    def rewire(app: web.Application) -> None:
+        app.middlewares.append(middleware)
+
+    rewire.__doc__ = middleware.__doc__
+    return rewire
+
+
+@web.middleware
+async def _crash_on_invalid_utf8(
+    request: web.Request, handler: RequestHandler
+) -> web.StreamResponse:
+    """A form body that is not UTF-8 once percent-decoded crashes the panel: HTTP 500."""
+    body = await _small_form_body(request)
+    if body is not None:
+        try:
+            unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"error": "Internal Server Error"}, status=500)
+    return await handler(request)
+
+
+def _unparsable_form(body: bytes) -> bool:
+    """A stray ``%`` or a field without a name: what a strict form parser chokes on."""
+    for field in body.split(b"&"):
+        if field.startswith(b"="):
+            return True
+        rest = field
+        while b"%" in rest:
+            rest = rest[rest.index(b"%") + 1 :]
+            if len(rest) < 2 or not all(chr(c) in "0123456789abcdefABCDEF" for c in rest[:2]):
+                return True
+    return False
+
+
+@web.middleware
+async def _html_for_unparsable_forms(
+    request: web.Request, handler: RequestHandler
+) -> web.StreamResponse:
+    """A form body the framework cannot parse gets its HTML error page, with HTTP 200."""
+    body = await _small_form_body(request)
+    if body is not None and _unparsable_form(body):
+        return web.Response(
+            text="<html><body><h1>Whoops, looks like something went wrong.</h1></body></html>",
+            content_type="text/html",
+        )
+    return await handler(request)
+
+
+# ---------------------------------------------------------------------------------------------
+# The matrix
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenPanel:
+    """One deliberately broken panel and what the harness must say about it."""
+
+    name: str
+    defect: str  # the defect, as the issue lists it
+    catches: tuple[str, ...]  # clauses the harness must FAIL it under
+    caught_by: tuple[str, ...]  # harness tests or scenarios whose evidence shows the defect
+    state_type: type[PanelState] = PanelState
+    rewire: Rewire | None = None
+    implied: tuple[str, ...] = ()  # MUST clauses the defect necessarily breaks too
+    mode: Mode = Mode.BLACK_BOX
+
+    @property
+    def variation(self) -> str:
+        """How the mock is broken: the docstring of the state subclass or of the rewire."""
+        source: Any = self.state_type if self.rewire is None else self.rewire
+        return " ".join((source.__doc__ or "").split())
+
+    def app(self, config: MockConfig) -> web.Application:
+        """The mock's app for ``config`` with this panel's one rule broken."""
+        app = create_app(config, state_type=self.state_type)
+        if self.rewire is not None:
+            self.rewire(app)
+        return app
+
+
+BROKEN_PANELS: tuple[BrokenPanel, ...] = (
+    BrokenPanel(
+        "stale-price-list", "a debit that is not rate * quantity / 1000",
+        ("MONEY-001",), ("test_04_add.py::test_valid_order_debits_rate_times_quantity",
+                         "balance-debits.yaml::balance-debits"),
+        StalePriceList, implied=("DRIP-001", "MONEY-007"),
+    ),
+    BrokenPanel(
+        "charge-differs-from-debit", "a reported charge that differs from the debit",
+        ("MONEY-003",), ("test_04_add.py::test_valid_order_debits_rate_times_quantity",
+                         "balance-debits.yaml::balance-debits"),
+        ReportsTwiceTheCharge, implied=("LIFE-002",),
+    ),
+    BrokenPanel(
+        "min-not-enforced", "min not enforced",
+        ("ADD-003",), ("test_04_add.py::test_quantity_below_min_is_refused",),
+        MinNotEnforced, implied=("MONEY-004",),
+    ),
+    BrokenPanel(
+        "max-not-enforced", "max not enforced",
+        ("ADD-004",), ("test_04_add.py::test_quantity_above_max_is_refused",),
+        MaxNotEnforced, implied=("MONEY-004", "DRIP-002"),
+    ),
+    BrokenPanel(
+        "unknown-service-accepted", "an unknown service accepted",
+        ("ADD-005",), ("test_04_add.py::test_unknown_service_is_refused",),
+        UnknownServiceFallsBack, implied=("MONEY-004",),
+    ),
+    BrokenPanel(
+        "wrong-key-accepted", "a wrong key accepted",
+        ("AUTH-002",), ("test_02_errors_and_keys.py::test_wrong_key_is_refused",),
+        WrongKeyIsFirstAccount, implied=("AUTH-004", "MONEY-004"),
+    ),
+    BrokenPanel(
+        "blank-key-accepted", "an empty key accepted",
+        ("AUTH-003",), ("test_02_errors_and_keys.py::test_empty_key_is_refused",),
+        BlankKeyIsFirstAccount,
+    ),
+    BrokenPanel(
+        "order-beyond-balance", "an order accepted beyond the balance (second key)",
+        ("MONEY-005",), ("test_06_money.py::test_order_beyond_the_balance_is_refused",),
+        AcceptsBeyondBalance, implied=("MONEY-004",),
+    ),
+    BrokenPanel(
+        "concurrent-overdraw", "concurrent orders that overdraw",
+        ("MONEY-007",), ("test_06_money.py::test_concurrent_orders_never_overdraw",),
+        FundsCheckedOnStaleBalance, implied=("MONEY-006", "BAL-001", "BAL-002", "MONEY-008"),
+    ),
+    BrokenPanel(
+        "cancel-without-refund", "a cancel that does not refund",
+        ("CANCEL-003",), ("test_08_cancel.py::test_cancel_refunds_once",),
+        CancelKeepsTheMoney, implied=("MONEY-010",),
+    ),
+    BrokenPanel(
+        "cancel-refunds-twice", "a cancel that refunds twice",
+        ("CANCEL-004",), ("test_08_cancel.py::test_cancel_refunds_once",),
+        CancelRefundsAgain,
+    ),
+    BrokenPanel(
+        "other-keys-order-visible", "another key's order visible",
+        ("ISO-001",), ("test_09_isolation.py::test_another_keys_order_is_invisible",),
+        OtherKeysOrdersVisible, implied=("ISO-002",),
+    ),
+    BrokenPanel(
+        "other-keys-order-cancellable", "another key's order cancellable",
+        ("ISO-003",), ("test_09_isolation.py::test_another_keys_order_is_invisible",),
+        OtherKeysOrdersCancellable,
+    ),
+    BrokenPanel(
+        "multi-status-drops-unknown-ids", "multi-status that drops unknown ids",
+        ("MSTATUS-002",),
+        ("test_07_status.py::test_multi_status_keeps_unknown_ids_and_agrees_with_status",),
+        rewire=_wrap_action("status", _drop_unknown_ids),
+        implied=("MSTATUS-001", "BATCH-001", "BATCH-004", "ISO-002"),
+    ),
+    BrokenPanel(
+        "unknown-status-word", "an unknown status word",
+        ("STATUS-002",), ("test_04_add.py::test_valid_order_debits_rate_times_quantity",),
+        rewire=_wrap_action("status", _queued_for_pending),
+        implied=("STATUS-001", "MSTATUS-001"),
+    ),
+    BrokenPanel(
+        "remains-above-quantity", "remains above quantity",
+        ("STATUS-004",), ("test_04_add.py::test_valid_order_debits_rate_times_quantity",),
+        RemainsAboveQuantity, implied=("ADD-010", "DRIP-001"),
+    ),
+    BrokenPanel(
+        "status-goes-backwards", "status going backwards",
+        ("STATUS-008",), ("test_10_lifecycle.py::test_status_moves_forward_only",),
+        CompletedFlapsBack, implied=("LIFE-004",),
+    ),
+    BrokenPanel(
+        "refill-without-refill-service", "a refill accepted for a service without refill",
+        ("REFILL-002",), ("test_10_lifecycle.py::test_refill_needs_a_refill_service",),
+        RefillFlagIgnored, mode=Mode.CONTROLLED,
+    ),
+    BrokenPanel(
+        "status-off-contract", "a response off the contract",
+        ("STATUS-001",), ("test_04_add.py::test_valid_order_debits_rate_times_quantity",),
+        rewire=_wrap_action("status", _start_count_as_text),
+    ),
+    BrokenPanel(
+        "5xx-on-invalid-utf8", "a 5xx answer to malformed input",
+        ("ROBUST-003",), ("test_11_robustness.py::test_invalid_utf8",),
+        rewire=_add_middleware(_crash_on_invalid_utf8), implied=("ROBUST-001", "ERR-003"),
+    ),
+    BrokenPanel(
+        "html-on-unparsable-form", "a non-JSON answer to malformed input",
+        ("ROBUST-002", "GEN-002"), ("test_11_robustness.py::test_unusable_bodies_get_an_error",),
+        rewire=_add_middleware(_html_for_unparsable_forms),
+    ),
+    BrokenPanel(
+        "unknown-action-answered", "an unknown action answered with anything but an error",
+        ("ERR-005",), ("test_02_errors_and_keys.py::test_unknown_action_is_an_error",),
+        rewire=_unknown_action_runs_balance, implied=("ROBUST-002",),
+    ),
+)
+
+
+# The control case: the same mock and the same run, nothing broken.
+UNBROKEN = BrokenPanel("unbroken", "none", (), ())
+
+
+def by_name(name: str) -> BrokenPanel:
+    for panel in (*BROKEN_PANELS, UNBROKEN):
+        if panel.name == name:
+            return panel
+    raise KeyError(f"no broken panel {name!r}")
+
+
+def defects_table() -> str:
+    """The Markdown of ``DEFECTS.md``, generated from :data:`BROKEN_PANELS`."""
+    lines = [
+        "# The broken-panels matrix",
+        "",
+        "Generated from `tests/conformance/broken_panels.py` (`python "
+        "tests/conformance/broken_panels.py table`); `tests/conformance/test_defects.py` runs",
+        "the harness against each broken panel and checks every row, and fails if this file",
+        "is out of date. Each panel is the reference mock with one rule broken. *Caught under*",
+        "must be FAIL; *also implied* may be FAIL too (the defect breaks them by its nature);",
+        "every other MUST clause must not be FAIL. Black-box runs get no control API, a spend",
+        "cap and `--panel-second-key`; the controlled run gets the control API as well.",
+        "",
+        "| defect | broken panel | caught under | also implied | caught by | mode |",
+        "|---|---|---|---|---|---|",
+    ]
+    for panel in BROKEN_PANELS:
+        tests = "<br>".join(f"`{test}`" for test in panel.caught_by)
+        lines.append(
+            f"| {panel.defect} | `{panel.name}`: {panel.variation} | "
+            f"{', '.join(panel.catches)} | {', '.join(panel.implied) or '-'} | {tests} | "
+            f"{panel.mode.value} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving one (in a process of its own, so the harness under test never shares its GIL)
+
+
+def _keys(text: str) -> tuple[tuple[str, Decimal], ...]:
+    pairs = []
+    for item in text.split(","):
+        key, _, balance = item.rpartition("=")
+        pairs.append((key, Decimal(balance)))
+    return tuple(pairs)
+
+
+def config_for(panel: BrokenPanel, keys: tuple[tuple[str, Decimal], ...],
+               control_token: str | None) -> MockConfig:
+    """The mock configuration a broken panel runs with in its mode."""
+    if panel.mode is Mode.CONTROLLED:
+        return MockConfig(profile=PROFILE, keys=keys, control_token=control_token,
+                          clock="manual", rate_limit="off")
+    return MockConfig(profile=PROFILE, keys=keys, clock="real", timings=BLACK_BOX_TIMINGS,
+                      rate_limit="off")
+
+
+async def _serve(panel: BrokenPanel, config: MockConfig) -> None:
+    runner = web.AppRunner(panel.app(config), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        print(f"http://{host}:{port}{get_profile(config.profile).wire.paths[0]}", flush=True)
+        # Serve until the parent closes our stdin (or goes away).
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["table"]:
+        sys.stdout.write(defects_table())
+        return 0
+    if len(argv) == 2 and argv[0] == "serve":
+        panel = by_name(argv[1])
+        config = config_for(panel, _keys(os.environ["BROKEN_PANEL_KEYS"]),
+                            os.environ.get("BROKEN_PANEL_CONTROL_TOKEN"))
+        asyncio.run(_serve(panel, config))
+        return 0
+    print("usage: broken_panels.py table | serve NAME", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,188 @@
+"""Running the harness against a live panel (through pytester) and reading back its verdicts.
+
+The panel under test always runs in a process of its own (``mockpanel serve``, or a broken
+panel from ``broken_panels.py``), so the harness never shares the GIL with it; the harness
+itself runs in process (``runpytest_inprocess``, as the plugin's own tests do) from pytester's
+empty directory, so the shipped suite and the scenarios are collected as a user's run would.
+The verdicts are read from the terminal summary, the only report the harness prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+__all__ = [
+    "BROKEN_PANELS_SCRIPT",
+    "Keys",
+    "Verdicts",
+    "mint_key",
+    "read_verdicts",
+    "run_harness",
+    "serve_broken",
+    "serve_profile",
+]
+
+BROKEN_PANELS_SCRIPT = Path(__file__).with_name("broken_panels.py")
+INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+ROW = re.compile(r"^([A-Z]+-\d{3})\s+(MUST|SHOULD|MAY)\s+(PASS|NON-STRICT|FAIL|N/A)\s+(.*)$")
+_EVIDENCE_HEAD = re.compile(r"^--- ([A-Z]+-\d{3}) ")
+_EVIDENCE_TEST = re.compile(r"^    (\S+\.(?:py|yaml)::\S+?): ")
+_STARTUP_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Fresh random secrets for one run: they must never appear in any output."""
+
+    main: str = field(default_factory=lambda: f"main-{secrets.token_hex(12)}")
+    second: str = field(default_factory=lambda: f"second-{secrets.token_hex(12)}")
+    token: str = field(default_factory=lambda: f"token-{secrets.token_hex(12)}")
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.main, self.second, self.token)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """The verdict table of one run, and which tests the failure evidence names per clause."""
+
+    rows: dict[str, tuple[str, str, str]]  # clause -> (level, verdict, reason)
+    evidence: dict[str, tuple[str, ...]]  # clause -> test ids its FAIL evidence names
+
+    def verdict(self, clause: str) -> str:
+        if clause not in self.rows:
+            raise AssertionError(f"{clause} is not in the verdict table")
+        return self.rows[clause][1]
+
+    def with_verdict(self, verdict: str, level: str | None = None) -> dict[str, str]:
+        """Clause -> reason for every clause with ``verdict`` (at ``level``, if given)."""
+        return {cid: reason for cid, (lvl, v, reason) in self.rows.items()
+                if v == verdict and (level is None or lvl == level)}
+
+    def failed(self) -> set[str]:
+        return set(self.with_verdict("FAIL"))
+
+
+def read_verdicts(lines: Sequence[str]) -> Verdicts:
+    """Parse the verdict table and the evidence section of the terminal summary."""
+    rows: dict[str, tuple[str, str, str]] = {}
+    evidence: dict[str, list[str]] = {}
+    clause: str | None = None
+    for line in lines:
+        match = ROW.match(line)
+        if match:
+            rows[match.group(1)] = (match.group(2), match.group(3), match.group(4))
+            continue
+        head = _EVIDENCE_HEAD.match(line)
+        if head:
+            clause = head.group(1)
+            evidence.setdefault(clause, [])
+            continue
+        test = _EVIDENCE_TEST.match(line)
+        if test and clause is not None:
+            evidence[clause].append(test.group(1))
+        elif not line.startswith("    "):
+            clause = None
+    return Verdicts(rows, {cid: tuple(tests) for cid, tests in evidence.items()})
+
+
+@contextmanager
+def _announced(command: list[str], env: dict[str, str] | None, marker: str) -> Iterator[str]:
+    """Start ``command``; yield the text after ``marker`` on its first line holding it."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        announced = None
+        for line in process.stdout:
+            if marker in line:
+                announced = line.split(marker, 1)[1].strip()
+                break
+        if announced is None:
+            raise AssertionError(f"{command[1:3]} exited ({process.wait()}) without a URL")
+        yield announced
+    finally:
+        process.terminate()
+        process.wait(timeout=_STARTUP_SECONDS)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+@contextmanager
+def serve_broken(name: str, keys: Keys, balances: tuple[Decimal, Decimal]) -> Iterator[str]:
+    """A broken panel (``broken_panels.py serve NAME``) holding the main and second keys;
+    yields its API URL. Keys travel by environment, never on a command line."""
+    env = {
+        **os.environ,
+        "BROKEN_PANEL_KEYS": f"{keys.main}={balances[0]},{keys.second}={balances[1]}",
+        "BROKEN_PANEL_CONTROL_TOKEN": keys.token,
+    }
+    with _announced([sys.executable, str(BROKEN_PANELS_SCRIPT), "serve", name], env,
+                    "http://") as rest:
+        yield "http://" + rest
+
+
+@contextmanager
+def serve_profile(profile: str, keys: Keys, balance: Decimal) -> Iterator[str]:
+    """``mockpanel serve`` of a profile with the main key and a control token; yields the
+    API URL (the control API is at ``<base>/_mock``)."""
+    command = [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--profile", profile,
+               "--key", f"{keys.main}={balance}", "--control-token", keys.token,
+               "--clock", "manual"]
+    with _announced(command, None, "API URL:") as url:
+        yield url
+
+
+def control_url(api_url: str) -> str:
+    """The mock's control API root for its API URL (``/api/v2`` or another profile path)."""
+    scheme, _, rest = api_url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/_mock"
+
+
+def mint_key(api_url: str, token: str, key: str, balance: Decimal) -> None:
+    """Open a tenant with ``key`` through the control API (``POST /_mock/tenants``)."""
+    request = urllib.request.Request(
+        control_url(api_url) + "/tenants",
+        data=json.dumps({"balance": str(balance), "key": key}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        if answer.status != 201:
+            raise AssertionError(f"minting a tenant answered HTTP {answer.status}")
+
+
+def run_harness(
+    pytester: pytest.Pytester,
+    url: str,
+    keys: Keys,
+    *,
+    max_spend: str,
+    controlled: bool,
+    extra: Sequence[str] = (),
+) -> pytest.RunResult:
+    """The whole shipped suite and scenarios against ``url``, from an empty directory."""
+    pytester.makeini(INI)
+    args = [f"--panel-url={url}", f"--panel-key={keys.main}",
+            f"--panel-second-key={keys.second}", f"--panel-max-spend={max_spend}",
+            "--panel-request-rate=100000", "--panel-order-timeout=20", "-q", "-p",
+            "no:cacheprovider", *extra]
+    if controlled:
+        args += [f"--panel-control-url={control_url(url)}",
+                 f"--panel-control-token={keys.token}"]
+    return pytester.runpytest_inprocess(*args)
