@@ -49,6 +49,13 @@ class Pinning:
         """The command prefix that runs a load generator on its core."""
         return [] if self.client_core is None else ["taskset", "-c", str(self.client_core)]
 
+    def anywhere(self) -> list[str]:
+        """The command prefix that lets a process use every core again (the pinned runner's
+        children inherit its single core otherwise)."""
+        if self.client_core is None:
+            return []
+        return ["taskset", "-c", f"0-{(os.cpu_count() or 1) - 1}"]
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

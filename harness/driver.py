@@ -393,9 +393,12 @@ class Panel:
             service.price(len(lines)),
         )
 
-    def cheapest_default(self, *, need: str | None = None) -> tuple[Service, int]:
+    def cheapest_default(
+        self, *, need: str | None = None, telling: bool = False
+    ) -> tuple[Service, int]:
         """The Default service (with flag ``need`` true, if given) and the smallest quantity
-        whose charge is visible, minimising that charge: the cheapest valid order."""
+        whose charge is visible, minimising that charge: the cheapest valid order. ``telling``
+        asks for a charge large enough to tell a wrong price from rounding."""
         defaults = self.catalog().of_type("Default")
         candidates = [s for s in defaults if need is None or getattr(s, need) is True]
         if not candidates and need == "cancel":
@@ -404,8 +407,20 @@ class Panel:
         if not candidates:
             detail = "no Default service" + (f" with {need}" if need else "")
             raise NotApplicable(NaReason.NOT_OFFERED, detail)
-        service = min(candidates, key=lambda s: (s.price(self.units(s)), s.id))
-        return service, self.units(service)
+        size = self.telling_units if telling else self.units
+        service = min(candidates, key=lambda s: (s.price(size(s)), s.id))
+        return service, size(service)
+
+    def telling_units(self, service: Service) -> int:
+        """The smallest valid quantity whose charge is at least 100 steps of the money
+        precision, so that a price off by 1% or more cannot hide in the rounding (else max)."""
+        if not self._places_known:
+            self.read_balance(self.main_key())
+        if service.flat or service.rate == 0:
+            return service.min
+        floor = Decimal(100).scaleb(-self.places)
+        needed = int((floor * 1000 / service.rate).to_integral_value(ROUND_CEILING))
+        return min(max(service.min, needed), service.max)
 
     def units(self, service: Service) -> int:
         """The smallest valid quantity of ``service`` whose charge shows in the balance: a
@@ -542,14 +557,24 @@ class Panel:
                 time.sleep(min(max(limit / 20, 0.5), 10.0, max(deadline - time.monotonic(), 0)))
 
     def multi_status_action(self) -> str | None:
-        """The action answering ``orders=`` lists: ``status`` (canonical), an alias, or None."""
+        """The action answering ``orders=`` lists: ``status`` (canonical), an alias, or None.
+
+        ``status`` is judged as multi-status from the first probe; an alias only counts when
+        its answer has the multi-status shape (a panel may answer an action it does not know
+        with something else entirely, which is ERR-005's business, not this form's).
+        """
         if "status-multi" not in self._offered:
             probe = self.never_issued()
-            for action in ("status", *MULTI_STATUS_ALIASES):
-                exchange = self.call(
-                    "status-multi", {"action": action, "orders": probe}, self.main_key()
-                )
-                if answer_kind(exchange) is Applies.SUCCESS:
+            canonical = self.call(
+                "status-multi", {"action": "status", "orders": probe}, self.main_key()
+            )
+            if answer_kind(canonical) is Applies.SUCCESS:
+                self._multi_action = "status"
+            for action in () if self._multi_action else MULTI_STATUS_ALIASES:
+                exchange = self.call(None, {"action": action, "orders": probe}, self.main_key())
+                if answer_kind(exchange) is Applies.SUCCESS and not contract.validate(
+                    "status-multi", "response", exchange.json
+                ):
                     self._multi_action = action
                     break
             self._offered["status-multi"] = self._multi_action is not None

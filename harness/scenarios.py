@@ -42,6 +42,7 @@ from decimal import (
 )
 from enum import Enum, StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import pytest
@@ -54,7 +55,14 @@ from harness.budget import Wallet
 from harness.checks import Applies, CheckFailure, ErrorKind, Facts, Grade, answer_kind
 from harness.client import Exchange, is_spending_action
 from harness.control import ControlError
-from harness.driver import SANDBOX_BALANCE, Panel, Service, charge_matches, visible_units
+from harness.driver import (
+    MULTI_STATUS_ALIASES,
+    SANDBOX_BALANCE,
+    Panel,
+    Service,
+    charge_matches,
+    visible_units,
+)
 from harness.judge import Judge, NotApplicable
 from harness.redaction import Secret
 from harness.resources import scenarios_dir, schemas_dir
@@ -482,32 +490,53 @@ class Actor(StrEnum):
 
 
 class Outcome(StrEnum):
+    """A success answer, or an error (envelope, HTTP 200 or 4xx)."""
+
     OK = "ok"
     ERROR = "error"
 
 
 class Vocabulary(StrEnum):
+    """Which status words a status assertion reads."""
+
     ORDER = "order"
     REFILL = "refill"
 
 
+class Pricing(StrEnum):
+    """How a service's charge follows from its rate."""
+
+    PER_1000 = "per-1000"
+    FLAT = "flat"
+
+
+class Size(StrEnum):
+    """The quantity a selector orders: the smallest whose charge shows, or a bound."""
+
+    VISIBLE = "visible"
+    MIN = "min"
+    MAX = "max"
+
+
 class CaptureSource(Enum):
+    """Where a captured value comes from."""
+
     POINTER = "pointer"
     HEADER = "header"
     EXPRESSION = "expression"
 
 
-_ERROR_KINDS: Final[Mapping[str, ErrorKind]] = {
+_ERROR_KINDS: Final[Mapping[str, ErrorKind]] = MappingProxyType({
     "bad-request": ErrorKind.BAD_REQUEST,
     "auth": ErrorKind.AUTH,
     "funds": ErrorKind.FUNDS,
     "not-found": ErrorKind.NOT_FOUND,
     "throttled": ErrorKind.THROTTLED,
-}
+})
 SERVICE_FIELDS: Final = frozenset(
     {"id", "name", "type", "rate", "min", "max", "quantity", "price", "comments"}
 )
-FACTS: Final[Mapping[str, Need | None]] = {
+FACTS: Final[Mapping[str, Need | None]] = MappingProxyType({
     "link": None,
     "never_issued": None,
     "unknown_service": None,
@@ -515,8 +544,14 @@ FACTS: Final[Mapping[str, Need | None]] = {
     "order_timeout": None,
     "multi_status_action": None,
     "rate_limit": Need.RATE_LIMIT,
-}
+})
 """Run facts a scenario may name, and the need each one implies."""
+OPTIONAL_ACTIONS: Final[Mapping[str, str]] = MappingProxyType(
+    {"cancel": "orders", "refill": "order", "refill_status": "refill"}
+)
+"""Actions a panel may not offer, with the id parameter that probes them: a step using one is
+skipped (its clauses N/A) on a panel that answers it like an unknown action."""
+_ACTION: Final = "action:"  # prefix of an optional action among a step's dependencies
 _BALANCE_LOCALS: Final = frozenset({"before", "after", "debit", "credit"})
 _ADD_LOCALS: Final = frozenset({"charge", "units"})
 
@@ -526,18 +561,18 @@ class Selector:
     """Which catalogue services a scenario service may be; the cheapest match is used."""
 
     types: tuple[str, ...] = ()
-    pricing: str | None = None
+    pricing: Pricing | None = None
     refill: bool | None = None
     cancel: bool | None = None
     dripfeed: bool | None = None
-    size: str = "visible"
+    size: Size = Size.VISIBLE
     scale: int = 1
     optional: bool = False
 
     def matches(self, service: Service) -> bool:
         if self.types and service.type not in self.types:
             return False
-        if self.pricing is not None and service.flat != (self.pricing == "flat"):
+        if self.pricing is not None and service.flat != (self.pricing is Pricing.FLAT):
             return False
         flags = (("refill", self.refill), ("cancel", self.cancel), ("dripfeed", self.dripfeed))
         return all(want is None or getattr(service, name) is want for name, want in flags)
@@ -546,7 +581,7 @@ class Selector:
         kinds = " or ".join(self.types) if self.types else "any"
         text = f"{kinds} service"
         if self.pricing is not None:
-            text += f" priced {self.pricing}"
+            text += f" priced {self.pricing.value}"
         flags = [
             name if want else f"no {name}"
             for name, want in (("refill", self.refill), ("cancel", self.cancel),
@@ -555,21 +590,24 @@ class Selector:
         ]
         if flags:
             text += " with " + ", ".join(flags)
-        if self.size != "visible" or self.scale > 1:
-            text += f" taking {self.scale} x its {self.size} quantity"
+        if self.size is not Size.VISIBLE or self.scale > 1:
+            text += f" taking {self.scale} x its {self.size.value} quantity"
         return text
 
     def quantity(self, service: Service, places: int) -> int | None:
         """The quantity to order, or ``None`` when the service cannot take it."""
         if service.flat:
             return service.min
-        base = {"min": service.min, "max": service.max}.get(self.size)
+        base = {Size.MIN: service.min, Size.MAX: service.max}.get(self.size)
         wanted = (visible_units(service, places) if base is None else base) * self.scale
         return max(wanted, service.min) if wanted <= service.max else None
 
 
 @dataclass(frozen=True, slots=True)
 class _Base:
+    """What every assertion has: the clause it checks, its JSON pointer in the file, and an
+    optional description of what is expected (for the failure message)."""
+
     clause: str
     where: str
     what: str | None
@@ -577,6 +615,8 @@ class _Base:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeCheck(_Base):
+    """The answer (or one per-id item of it) is a success or an error."""
+
     outcome: Outcome
     kind: ErrorKind | None = None
     item: Template | None = None
@@ -584,6 +624,8 @@ class OutcomeCheck(_Base):
 
 @dataclass(frozen=True, slots=True)
 class StatusCheck(_Base):
+    """A status word means one of ``words`` (any spelling the dialects use)."""
+
     words: tuple[str, ...]
     vocabulary: Vocabulary = Vocabulary.ORDER
     item: Template | None = None
@@ -592,27 +634,37 @@ class StatusCheck(_Base):
 
 @dataclass(frozen=True, slots=True)
 class ShapeCheck(_Base):
+    """The answer fits the lenient contract schema (and, with ``canonical``, the canonical one)."""
+
     form: str
     canonical: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DeltaCheck(_Base):
+    """Balances moved by exactly these amounts across the step (at the panel's precision)."""
+
     deltas: tuple[tuple[Actor, Expression], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ThatCheck(_Base):
+    """A comparison over captured values and facts holds."""
+
     expression: Expression
 
 
 @dataclass(frozen=True, slots=True)
 class HttpStatusCheck(_Base):
+    """The HTTP status is one of ``statuses``."""
+
     statuses: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
 class HeaderCheck(_Base):
+    """A header is present (and matches ``pattern``), judged only on ``on_status`` answers."""
+
     name: str
     pattern: re.Pattern[str] | None = None
     on_status: frozenset[int] = frozenset()
@@ -639,22 +691,30 @@ class Capture:
 
 @dataclass(frozen=True, slots=True)
 class Repeat:
+    """Send up to ``count`` times, stopping at the first answer of kind ``until``."""
+
     count: Expression
     until: Outcome
 
 
 @dataclass(frozen=True, slots=True)
 class Mint:
+    """Mint the ``fresh`` tenant."""
+
     balance: Template
 
 
 @dataclass(frozen=True, slots=True)
 class Advance:
+    """Move the panel's clock."""
+
     seconds: Template
 
 
 @dataclass(frozen=True, slots=True)
 class OrderOutcome:
+    """Force an order's status, as its provider would."""
+
     order: Template
     status: str
     remains: Template | None = None
@@ -663,6 +723,8 @@ class OrderOutcome:
 
 @dataclass(frozen=True, slots=True)
 class RefillOutcome:
+    """Finish a refill."""
+
     refill: Template
     status: str
 
@@ -672,6 +734,8 @@ Command = Mint | Advance | OrderOutcome | RefillOutcome
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Step:
+    """What every step has; ``number`` counts from 1 as the failure messages do."""
+
     number: int
     name: str
     where: str
@@ -681,11 +745,14 @@ class _Step:
     measure: frozenset[Actor] = frozenset()
     """Actors whose balance is read before and after the step (an add measures its own)."""
     deps: frozenset[str] = frozenset()
-    """Optional services this step depends on, directly or through captures."""
+    """Optional services (and ``action:<name>`` for optional actions) this step depends on,
+    directly or through captures."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestStep(_Step):
+    """One API request (or a bounded burst of them)."""
+
     action: Template
     params: tuple[tuple[str, Template], ...] = ()
     form: str | None = None
@@ -699,11 +766,15 @@ class RequestStep(_Step):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlStep(_Step):
+    """One control API call."""
+
     command: Command
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaitStep(_Step):
+    """Poll an order or a refill until its status means one of ``words``."""
+
     target: Template
     refill: bool
     words: tuple[str, ...]
@@ -712,6 +783,8 @@ class WaitStep(_Step):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SleepStep(_Step):
+    """Let time pass for the panel."""
+
     seconds: Expression
 
 
@@ -884,11 +957,11 @@ class _Builder:
                 )
         return Selector(
             types=types,
-            pricing=raw.get("pricing"),
+            pricing=Pricing(raw["pricing"]) if "pricing" in raw else None,
             refill=raw.get("refill"),
             cancel=raw.get("cancel"),
             dripfeed=raw.get("dripfeed"),
-            size=raw.get("size", "visible"),
+            size=Size(raw.get("size", "visible")),
             scale=raw.get("scale", 1),
             optional=raw.get("optional", False),
         )
@@ -966,6 +1039,11 @@ class _Builder:
             kind = "sleep"
         step_base: dict[str, Any] = {"number": number, "name": raw["name"], "where": where,
                                      "actor": actor}
+        optional = raw.get("action") if "action" in raw else (
+            "refill_status" if "refill" in raw.get("wait_for", {}) else None
+        )
+        if optional in OPTIONAL_ACTIONS:
+            deps.add(f"{_ACTION}{optional}")
 
         kind_fields: dict[str, Any] | None
         if kind == "request":
@@ -1293,6 +1371,7 @@ class ScenarioFailure(CheckFailure):
         got: str,
         exchanges: Sequence[Exchange] = (),
         grade: Grade = Grade.FAIL,
+        source: str = "",
     ) -> None:
         where = "before the first step" if step is None else f'step {step.number} "{step.name}"'
         super().__init__(
@@ -1303,10 +1382,40 @@ class ScenarioFailure(CheckFailure):
         self.step = step
         self.expected = expected
         self.got = got
+        self.source = source
+        """The JSON pointer, in the scenario file, of what failed (an assertion, a capture)."""
 
 
 class _Missing(Exception):
     """A value a capture or an assertion looked for is not in the answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Picked:
+    """The service a selector picked, and the quantity to order from it."""
+
+    service: Service
+    quantity: int
+
+    @property
+    def rank(self) -> tuple[Decimal, str]:
+        return self.service.price(self.quantity), self.service.id
+
+    def fact(self, name: str) -> object:
+        """``svc.<name>``; the comments text is only built when a step asks for it."""
+        service = self.service
+        if name == "comments":
+            return "\n".join(f"conformance comment {n}" for n in range(1, self.quantity + 1))
+        return {
+            "id": service.id,
+            "name": service.name,
+            "type": service.type,
+            "rate": service.rate,
+            "min": Decimal(service.min),
+            "max": Decimal(service.max),
+            "quantity": Decimal(self.quantity),
+            "price": service.price(self.quantity),
+        }[name]
 
 
 @dataclass(slots=True)
@@ -1346,7 +1455,7 @@ class ScenarioRunner:
         self._wallets: dict[Actor, Wallet] = {}
         self._wrong: Secret | None = None
         self._facts: dict[str, object] = {}
-        self._services: dict[str, dict[str, object] | None] = {}
+        self._services: dict[str, _Picked | None] = {}
         self._captures: dict[str, object] = {}
         self.step: Step | None = None
         self.trace: list[tuple[int, Exchange]] = []
@@ -1406,44 +1515,41 @@ class ScenarioRunner:
                 raise NotApplicable(NaReason.NOT_OFFERED, f"no {selector.describe()}")
             self._services[name] = picked
 
-    def _pick(self, selector: Selector, services: Iterable[Service]) -> dict[str, object] | None:
+    def _pick(self, selector: Selector, services: Iterable[Service]) -> _Picked | None:
+        """The cheapest match at the quantity the selector orders (ties: the lowest id)."""
         places = self.panel.places
-        best: tuple[Decimal, str, Service, int] | None = None
+        best: _Picked | None = None
         for service in services:
             if not selector.matches(service):
                 continue
             quantity = selector.quantity(service, places)
             if quantity is None:
                 continue
-            rank = (service.price(quantity), service.id)
-            if best is None or rank < best[:2]:
-                best = (*rank, service, quantity)
-        if best is None:
-            return None
-        _, _, service, quantity = best
-        return {
-            "id": service.id,
-            "name": service.name,
-            "type": service.type,
-            "rate": service.rate,
-            "min": Decimal(service.min),
-            "max": Decimal(service.max),
-            "quantity": Decimal(quantity),
-            "price": service.price(quantity),
-            "comments": "\n".join(f"conformance comment {n}" for n in range(1, quantity + 1)),
-        }
+            picked = _Picked(service, quantity)
+            if best is None or picked.rank < best.rank:
+                best = picked
+        return best
 
     def _skipped(self) -> frozenset[int]:
-        """Steps that need an optional service the panel lacks; their clauses become N/A
-        unless another step checks them."""
-        absent = {name for name, facts in self._services.items() if facts is None}
+        """Steps that need an optional service or action the panel lacks; their clauses become
+        N/A unless another step checks them."""
+        selectors = dict(self.scenario.services)
+        absent = {
+            name: f"no {selectors[name].describe()}"
+            for name, picked in self._services.items() if picked is None
+        }
+        used = {d for s in self.scenario.steps for d in s.deps if d.startswith(_ACTION)}
+        for dep in sorted(used):
+            action = dep.removeprefix(_ACTION)
+            probe = {OPTIONAL_ACTIONS[action]: str(self._fact("never_issued"))}
+            if not self.panel.offers(action, probe):
+                absent[dep] = f"action={action} is unknown to the panel"
         if not absent:
             return frozenset()
-        skipped = frozenset(s.number for s in self.scenario.steps if s.deps & absent)
+        skipped = frozenset(s.number for s in self.scenario.steps if s.deps & absent.keys())
         kept = {c for s in self.scenario.steps if s.number not in skipped for c in _step_clauses(s)}
         lost = {c for s in self.scenario.steps if s.number in skipped for c in _step_clauses(s)}
-        selectors = dict(self.scenario.services)
-        detail = "; ".join(f"no {selectors[name].describe()}" for name in sorted(absent))
+        detail = "; ".join(absent[name] for name in sorted(absent))
         for clause in sorted(lost - kept):
             self.judge.not_applicable(clause, NaReason.NOT_OFFERED, detail)
         return skipped
@@ -1478,9 +1584,9 @@ class ScenarioRunner:
             if name in self._captures:
                 return self._captures[name]
             head, _, tail = name.partition(".")
-            facts = self._services.get(head)
-            if facts is not None and tail in facts:
-                return facts[tail]
+            picked = self._services.get(head)
+            if picked is not None and tail in SERVICE_FIELDS:
+                return picked.fact(tail)
             if name in FACTS:
                 return self._fact(name)
             raise ExpressionError(f"{name} is not known at this point")
@@ -1550,7 +1656,8 @@ class ScenarioRunner:
         if unresolved:
             capture = unresolved[0]
             clause = next((a.clause for a in step.expect), self.scenario.clauses[0])
-            self._fail(clause, f"a value for {capture.name}", state.missing[capture.name], state)
+            self._fail(clause, f"a value for {capture.name}", state.missing[capture.name], state,
+                       source=capture.where)
 
     def _locals(self, step: Step, state: _StepState) -> None:
         if state.exchange is not None:
@@ -1696,7 +1803,7 @@ class ScenarioRunner:
                 got = f"it ended {_short(word)}"
             if got is not None:
                 # A MUST clause raises here; a lesser one is recorded and the wait ends.
-                self._fail(step.wait_clause, what, got, state)
+                self._fail(step.wait_clause, what, got, state, source=f"{step.where}/wait_for")
                 return
             if self.harness.control is not None:
                 seconds = next(advances, None)
@@ -1766,7 +1873,8 @@ class ScenarioRunner:
             self.judge.passed(assertion.clause)
         elif isinstance(problem, tuple):
             expected, got = problem
-            self._fail(assertion.clause, assertion.what or expected, got, state)
+            self._fail(assertion.clause, assertion.what or expected, got, state,
+                       source=assertion.where)
 
     def _problem(
         self, assertion: Assertion, state: _StepState
@@ -1860,6 +1968,7 @@ class ScenarioRunner:
             self._fail(
                 assertion.clause, f"the canonical {assertion.form} shape",
                 f"a dialect variant: {_excerpt(exchange.text)}", state, grade=Grade.NON_STRICT,
+                source=assertion.where,
             )
             return _SKIPPED
         return None
@@ -1883,11 +1992,13 @@ class ScenarioRunner:
 
     def _fail(
         self, clause: str, expected: str, got: str, state: _StepState,
-        grade: Grade = Grade.FAIL,
+        grade: Grade = Grade.FAIL, *, source: str,
     ) -> None:
         """Record the failure; raise it when it fails a MUST clause (the scenario stops)."""
         exchanges = [state.exchange] if state.exchange is not None else []
-        failure = ScenarioFailure(self.scenario, self.step, clause, expected, got, exchanges, grade)
+        failure = ScenarioFailure(
+            self.scenario, self.step, clause, expected, got, exchanges, grade, source
+        )
         if self.judge.record_failure(failure) is Verdict.FAIL:
             raise failure
 
@@ -1909,18 +2020,20 @@ def _step_clauses(step: Step) -> set[str]:
     return clauses
 
 
+_BATCH_PARAMS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {"status": ("order", "orders"), "refill": ("order", "orders"),
+     "refill_status": ("refill", "refills")}
+)
+
+
 def _infer_form(action: str, params: Mapping[str, str]) -> str | None:
     """The contract form an answer is judged as: the action, or its batch form when it lists."""
-    batch = {"status": "orders", "refill": "orders", "refill_status": "refills"}
-    if action in batch and batch[action] in params and _plain_id_param(action) not in params:
-        return f"{action}-multi"
-    if action in ("orders", "multiStatus", "multistatus") and "orders" in params:
+    if action in MULTI_STATUS_ALIASES and "orders" in params:
         return "status-multi"
+    single, batch = _BATCH_PARAMS.get(action, ("", ""))
+    if batch in params and single not in params:
+        return f"{action}-multi"
     return action if action in contract.REQUEST_FORMS else None
-
-
-def _plain_id_param(action: str) -> str:
-    return "refill" if action == "refill_status" else "order"
 
 
 def _units(params: Mapping[str, str]) -> int | None:
@@ -2109,6 +2222,7 @@ class ScenarioItem(pytest.Item):
                 lines.append(f'step {step.number} of {len(scenario.steps)}: "{step.name}"')
             grade = "" if failure.grade is Grade.FAIL else f" ({failure.grade.value})"
             lines += [
+                f"checks:   {scenario.source} {failure.source}",
                 f"clause:   {clause}{grade}",
                 f"expected: {failure.expected}",
                 f"got:      {failure.got}",

@@ -25,7 +25,7 @@ BAD_QUANTITIES = ["0", "-5", "1.5", "1e3", "abc", "99999999999999999999"]
     "LIFE-001", "STATUS-001", "STATUS-002", "STATUS-004",
 )
 def test_valid_order_debits_rate_times_quantity(panel: Panel, judge: Judge) -> None:
-    service, quantity = panel.cheapest_default()
+    service, quantity = panel.cheapest_default(telling=True)
     spec = panel.default_order(service, quantity)
     wallet = panel.spending_wallet(panel.worst_case(spec.price))
     order = panel.place(wallet, spec)

@@ -31,6 +31,7 @@ from mockpanel.wire.journal import FaultNote
 from mockpanel.wire.jsontext import Json, dumps
 from mockpanel.wire.keys import (
     ACTIONS,
+    BODY_TIMEOUT,
     CONFIG,
     FAULTS,
     JOURNAL,
@@ -113,7 +114,12 @@ async def api(request: web.Request) -> web.StreamResponse:
     tenant: Tenant | None = None
     try:
         _charge(limiter, "ip", request.remote or "unknown")
-        params = await read_params(request, profile.wire.encodings, app[CONFIG].max_body_bytes)
+        params = await read_params(
+            request,
+            profile.wire.encodings,
+            app[CONFIG].max_body_bytes,
+            body_seconds=app[BODY_TIMEOUT],
+        )
         key = params.get("key", "")
         tenant = app[STATE].authenticate(key) if key else None
         if tenant is not None:

@@ -27,6 +27,7 @@ from mockpanel.wire.journal import Journal
 from mockpanel.wire.jsontext import Json, dumps
 from mockpanel.wire.keys import (
     ACTIONS,
+    BODY_TIMEOUT,
     CONFIG,
     FAILURES,
     FAULTS,
@@ -37,6 +38,7 @@ from mockpanel.wire.keys import (
     STATE,
     WEBHOOKS,
 )
+from mockpanel.wire.params import READ_TIMEOUT, abandon_body, body_abandoned
 from mockpanel.wire.ratelimit import RateLimiter, limit_for
 from mockpanel.wire.setup import new_state, state_config
 from mockpanel.wire.webhooks import WebhookSender
@@ -82,29 +84,32 @@ async def _json_errors(request: web.Request, handler: RequestHandler) -> web.Str
             response=body,
         )
         response = _plain_json(500, body)
-    await _finish_body(request, response, request.app[CONFIG].max_body_bytes)
+    await _finish_body(request, response)
     return response
 
 
-async def _finish_body(request: web.Request, response: web.StreamResponse, limit: int) -> None:
-    """Read (and drop) what the handler left of the request body, at most ``limit`` bytes.
+async def _finish_body(request: web.Request, response: web.StreamResponse) -> None:
+    """Read (and drop) what the handler left of the request body, within the size limit and
+    the body timeout.
 
     aiohttp drains an unread body itself after answering, but a body whose Content-Encoding
     or chunking breaks on the way fails there with an unhandled error that closes the
-    connection under a client that was told to keep it. Reading it here instead, a broken or
-    oversized remainder makes the answer say ``Connection: close``, and the client opens a
-    new connection for its next request.
+    connection under a client that was told to keep it. Reading it here instead, a broken,
+    stalled or oversized remainder makes the answer say ``Connection: close``, and the client
+    opens a new connection for its next request.
     """
-    content = request.content
+    content, app = request.content, request.app
+    limit = app[CONFIG].max_body_bytes
     try:
-        while limit > 0 and not content.is_eof():
-            chunk = await content.readany()
-            if not chunk:
-                break
-            limit -= len(chunk)
-    except (web.RequestPayloadError, ConnectionError):
-        content.feed_eof()  # nothing more can be read: aiohttp must not try again
-    if content.exception() is not None or not content.is_eof():
+        async with asyncio.timeout(app[BODY_TIMEOUT]):
+            while limit > 0 and not content.is_eof():
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                limit -= len(chunk)
+    except (web.RequestPayloadError, ConnectionError, TimeoutError) as exc:
+        abandon_body(request, exc)
+    if body_abandoned(request) or not content.is_eof():
         response.force_close()
 
 
@@ -145,6 +150,7 @@ def create_app(
     app[LIMITER] = None if limit is None else RateLimiter(limit, state.clock)
     app[FAULTS] = FaultBook()
     app[SLEEP] = asyncio.sleep
+    app[BODY_TIMEOUT] = READ_TIMEOUT
     app[WEBHOOKS] = WebhookSender(
         profile=profile,
         journal=app[JOURNAL],

@@ -11,6 +11,7 @@ API. Keys are accepted (a fault rule's ``key``) but never stored or repeated: te
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Iterable
@@ -34,7 +35,17 @@ from mockpanel.state import (
 )
 from mockpanel.wire.faults import RuleError, parse_rules
 from mockpanel.wire.jsontext import Json, dumps
-from mockpanel.wire.keys import CONFIG, FAULTS, JOURNAL, LIMITER, PROFILE, STATE, WEBHOOKS
+from mockpanel.wire.keys import (
+    BODY_TIMEOUT,
+    CONFIG,
+    FAULTS,
+    JOURNAL,
+    LIMITER,
+    PROFILE,
+    STATE,
+    WEBHOOKS,
+)
+from mockpanel.wire.params import abandon_body
 from mockpanel.wire.setup import open_tenants
 
 __all__ = ["CONTROL_PREFIX", "mount"]
@@ -94,11 +105,16 @@ def _no_constant(name: str) -> NoReturn:
 
 async def _document(request: web.Request) -> dict[str, Any]:
     """The request's JSON object (an empty body is ``{}``); decimals stay ``Decimal``."""
+    timeout = request.config_dict[BODY_TIMEOUT]
     try:
-        raw = await request.read()
-    except web.RequestPayloadError:  # a corrupt Content-Encoding or chunked framing
-        request.content.feed_eof()  # nothing more will be read: aiohttp must not drain it
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except web.RequestPayloadError as exc:  # a corrupt Content-Encoding or chunked framing
+        abandon_body(request, exc)
         _refuse(400, "the body could not be decoded (check its Content-Encoding)")
+    except TimeoutError as exc:
+        abandon_body(request, exc)
+        _refuse(400, f"the body did not arrive in full within {timeout:g} seconds")
     if not raw.strip():
         return {}
     try:

@@ -17,6 +17,7 @@ from mockpanel.wire.webhooks import Sleep, WebhookSender
 
 __all__ = [
     "ACTIONS",
+    "BODY_TIMEOUT",
     "CONFIG",
     "FAILURES",
     "FAULTS",
@@ -43,3 +44,5 @@ FAULTS = web.AppKey("faults", FaultBook)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)
 # How the panel waits (delay faults, webhook backoff): asyncio.sleep, replaceable in tests.
 SLEEP: web.AppKey[Sleep] = web.AppKey("sleep")
+# Seconds a request body may take to arrive in full (params.READ_TIMEOUT unless a test says).
+BODY_TIMEOUT = web.AppKey("body_timeout", float)

@@ -3,12 +3,13 @@
 Every way a request can be malformed ends here as a :class:`DomainError` (rendered later in the
 profile's wording and status), before any state is looked at: repeated fields, invalid UTF-8,
 lone surrogates, nested or non-scalar JSON, content types the profile does not accept, bodies
-whose Content-Encoding does not decode and bodies over the size limit. Values keep their text
-exactly as sent; judging them is the state's job.
+whose Content-Encoding does not decode, bodies that stall and bodies over the size limit. Values
+keep their text exactly as sent; judging them is the state's job.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from types import MappingProxyType
@@ -20,7 +21,18 @@ from aiohttp import web
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import Encoding
 
-__all__ = ["decode_json", "decode_urlencoded", "read_params"]
+__all__ = [
+    "READ_TIMEOUT",
+    "abandon_body",
+    "body_abandoned",
+    "decode_json",
+    "decode_urlencoded",
+    "read_params",
+]
+
+# Seconds a body may take to arrive in full. aiohttp waits forever for a body shorter than its
+# Content-Length (or a deflate stream it cannot finish); the mock gives up and says so.
+READ_TIMEOUT: Final = 10.0
 
 _MEDIA_TYPES: Final = MappingProxyType(
     {Encoding.FORM: "application/x-www-form-urlencoded", Encoding.JSON: "application/json"}
@@ -127,23 +139,46 @@ def _encoding_of(request: web.BaseRequest) -> Encoding | None:
     return next((enc for enc, known in _MEDIA_TYPES.items() if known == media), None)
 
 
-async def _read_body(request: web.BaseRequest, max_bytes: int) -> bytes:
+def abandon_body(request: web.BaseRequest, reason: BaseException) -> None:
+    """Stop reading the request body for good: a body that failed or stalled half-way leaves
+    the connection's framing unknown, so its answer must close it (see
+    :func:`body_abandoned`), and aiohttp must not try to drain it after answering."""
+    content = request.content
+    if content.exception() is None:
+        content.set_exception(reason)
+    content.feed_eof()
+
+
+def body_abandoned(request: web.BaseRequest) -> bool:
+    """Whether the body failed or was given up, so the connection cannot be reused."""
+    return request.content.exception() is not None
+
+
+async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: float) -> bytes:
     if request.content_length is not None and request.content_length > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
     try:
-        body = await request.read()
+        async with asyncio.timeout(body_seconds):
+            body = await request.read()
     except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew client_max_size
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes) from None
-    except web.RequestPayloadError:  # a corrupt Content-Encoding or chunked framing
-        request.content.feed_eof()  # nothing more will be read: aiohttp must not drain it
+    except web.RequestPayloadError as exc:  # a corrupt Content-Encoding or chunked framing
+        abandon_body(request, exc)
         _bad("the body could not be decoded (check its Content-Encoding)")
+    except TimeoutError as exc:
+        abandon_body(request, exc)
+        _bad(f"the body did not arrive in full within {body_seconds:g} seconds")
     if len(body) > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
     return body
 
 
 async def read_params(
-    request: web.BaseRequest, accepted: frozenset[Encoding], max_bytes: int
+    request: web.BaseRequest,
+    accepted: frozenset[Encoding],
+    max_bytes: int,
+    *,
+    body_seconds: float = READ_TIMEOUT,
 ) -> dict[str, str]:
     """All request fields, decoded the ways ``accepted`` allows.
 
@@ -156,7 +191,7 @@ async def read_params(
         fields = decode_urlencoded(request.rel_url.raw_query_string, "query string")
     if request.method in ("GET", "HEAD"):
         return fields
-    body = await _read_body(request, max_bytes)
+    body = await _read_body(request, max_bytes, body_seconds)
     if not body:
         return fields
     encoding = _encoding_of(request)

@@ -127,7 +127,10 @@ def test_pinning_prefixes_and_the_unpinned_fallback() -> None:
     pinned = Pinning(0, 1)
     assert pinned.server() == ["taskset", "-c", "0"]
     assert pinned.client() == ["taskset", "-c", "1"]
+    assert pinned.anywhere()[:2] == ["taskset", "-c"]
+    assert pinned.anywhere()[2].startswith("0-")
     assert Pinning(None, None).server() == []
+    assert Pinning(None, None).anywhere() == []
     assert Pinning.detect(0, 0) == Pinning(None, None)  # one core cannot separate the two
 
 

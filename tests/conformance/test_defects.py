@@ -91,9 +91,11 @@ def test_the_matrix_covers_every_defect_of_the_issue() -> None:
     assert len(names) == len(set(names)) >= 19
     for panel in BROKEN_PANELS:
         cited = (*panel.catches, *panel.implied)
-        assert cited and all(clauses[c].level == "MUST" for c in cited), panel.name
+        assert panel.catches, panel.name
+        assert all(clauses[c].level == "MUST" for c in cited), panel.name
         assert not set(panel.catches) & set(panel.implied), panel.name
-        assert panel.caught_by and panel.variation, panel.name
+        assert panel.caught_by, panel.name
+        assert panel.variation, panel.name
         # Exactly one variation: a state subclass or a wire rewrite, never both or neither.
         assert (panel.rewire is None) != (panel.state_type is UNBROKEN.state_type), panel.name
 

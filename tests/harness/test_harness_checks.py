@@ -192,7 +192,8 @@ def test_check_passes_the_good_and_fails_the_bad(name: str) -> None:
     assert item.relevant(case.bad, case.facts), "the bad exchange must be in the check's scope"
     with pytest.raises(CheckFailure) as info:
         item(case.bad, case.facts)
-    assert info.value.clause == item.clause and info.value.grade is item.grade
+    assert info.value.clause == item.clause
+    assert info.value.grade is item.grade
     assert info.value.exchanges == (case.bad,)
 
 
@@ -209,7 +210,8 @@ def test_schema_checks(form: str) -> None:
     lenient(ex(form, variant))
     with pytest.raises(CheckFailure) as deviated:
         canonical(ex(form, variant))
-    assert deviated.value.grade is Grade.NON_STRICT and deviated.value.clause == "GEN-005"
+    assert deviated.value.grade is Grade.NON_STRICT
+    assert deviated.value.clause == "GEN-005"
     canonical(ex(form, off_contract))  # off the lenient schema is the MUST check's business
 
 
@@ -257,7 +259,8 @@ def test_registries_are_immutable_and_names_unique() -> None:
     with pytest.raises(ValueError, match="json_body"):
         DEFAULT_REGISTRY.merged(Registry([json_body]))
     extra = DEFAULT_REGISTRY.merged(Registry([replace(json_body, name="extra")]))
-    assert len(extra) == len(DEFAULT_REGISTRY) + 1 and "extra" not in {c.name for c in
+    assert len(extra) == len(DEFAULT_REGISTRY) + 1
+    assert "extra" not in {c.name for c in
                                                                           DEFAULT_REGISTRY}
 
 

@@ -80,7 +80,8 @@ def test_a_form_post_is_recorded_as_an_exchange() -> None:
     assert (method, url) == ("POST", URL)
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert body == b"key=k-1&action=balance"
-    assert exchange.status == 200 and exchange.form == "balance"
+    assert exchange.status == 200
+    assert exchange.form == "balance"
     assert exchange.json == {"balance": "1.50", "currency": "USD"}
     assert exchange.request.action == "balance"
     assert exchange.request.params[0] == ("key", "<redacted>:main key")
@@ -92,25 +93,32 @@ def test_json_and_query_encodings() -> None:
     client.call({"action": "balance"}, key=Secret("k", "main key"), encoding=Encoding.JSON)
     client.call({"action": "balance"}, key=Secret("k", "main key"), encoding=Encoding.QUERY)
     assert json.loads(transport.sent[0][3] or b"") == {"key": "k", "action": "balance"}
-    assert transport.sent[1][0] == "GET" and transport.sent[1][1] == URL + "?key=k&action=balance"
+    assert transport.sent[1][0] == "GET"
+    assert transport.sent[1][1] == URL + "?key=k&action=balance"
     assert transport.sent[1][3] is None
 
 
 def test_money_is_parsed_as_decimal_never_float() -> None:
     value, error = parse_json('{"balance": 0.1, "n": 3}')
-    assert error is None and value == {"balance": Decimal("0.1"), "n": 3}
-    assert isinstance(value, dict) and isinstance(value["balance"], Decimal)
-    assert parse_json("<html>")[0] is None and parse_json("<html>")[1]
+    assert error is None
+    assert value == {"balance": Decimal("0.1"), "n": 3}
+    assert isinstance(value, dict)
+    assert isinstance(value["balance"], Decimal)
+    assert parse_json("<html>")[0] is None
+    assert parse_json("<html>")[1]
 
 
 def test_non_json_and_transport_errors_are_recorded_not_raised() -> None:
     html = RawResponse(200, (("Content-Type", "text/html"),), b"<html>oops</html>")
     client = client_with(FakeTransport(html))
     exchange = client.call({"action": "balance"}, key=None)
-    assert not exchange.is_json and exchange.json_error and exchange.text == "<html>oops</html>"
+    assert not exchange.is_json
+    assert exchange.json_error
+    assert exchange.text == "<html>oops</html>"
     dropped = client_with(FakeTransport(TransportError("ConnectionResetError: reset")))
     gone = dropped.call({"action": "balance"}, key=None)
-    assert gone.status is None and gone.transport_error == "ConnectionResetError: reset"
+    assert gone.status is None
+    assert gone.transport_error == "ConnectionResetError: reset"
 
 
 def test_a_real_key_never_travels_inside_params() -> None:
@@ -126,7 +134,8 @@ def test_token_bucket_spaces_requests_without_real_time() -> None:
     waits = [bucket.acquire() for _ in range(4)]
     assert waits == [0.0, 0.5, 0.5, 0.5]
     sleeps.now += 10  # a long pause refills only up to the burst
-    assert bucket.acquire() == 0.0 and bucket.acquire() == 0.5
+    assert bucket.acquire() == 0.0
+    assert bucket.acquire() == 0.5
 
 
 def test_the_client_applies_the_politeness_limit_unless_told_not_to() -> None:
@@ -146,7 +155,9 @@ def test_429_retry_after_is_honoured_with_a_bound() -> None:
     transport = FakeTransport(throttled, ok({"balance": "1", "currency": "USD"}))
     client = client_with(transport, sleeps=sleeps)
     exchange = client.call({"action": "balance"}, key=None)
-    assert exchange.status == 200 and exchange.retries == 1 and sleeps.calls == [3.0]
+    assert exchange.status == 200
+    assert exchange.retries == 1
+    assert sleeps.calls == [3.0]
 
     too_long = ok({"error": "slow down"}, 429, (("Retry-After", "3600"),))
     sleeps = Sleeps()
@@ -159,7 +170,8 @@ def test_429_retry_after_is_honoured_with_a_bound() -> None:
     always = FakeTransport(throttled)
     client = client_with(always, sleeps=sleeps, retry=RetryPolicy(attempts=3))
     assert client.call({"action": "balance"}, key=None).status == 429
-    assert len(always.sent) == 3 and sleeps.calls == [3.0, 3.0]
+    assert len(always.sent) == 3
+    assert sleeps.calls == [3.0, 3.0]
 
 
 def test_429_handling_can_be_switched_off_for_the_rate_limit_tests() -> None:
@@ -168,7 +180,8 @@ def test_429_handling_can_be_switched_off_for_the_rate_limit_tests() -> None:
     transport = FakeTransport(throttled)
     client = client_with(transport, sleeps=sleeps)
     assert client.call({"action": "balance"}, key=None, honour_429=False).status == 429
-    assert len(transport.sent) == 1 and sleeps.calls == []
+    assert len(transport.sent) == 1
+    assert sleeps.calls == []
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
@@ -203,8 +216,10 @@ def test_spending_requests_need_a_reservation() -> None:
 
 
 def test_is_spending_action() -> None:
-    assert is_spending_action("add") and is_spending_action(" ADD\n")
-    assert not is_spending_action("status") and not is_spending_action(None)
+    assert is_spending_action("add")
+    assert is_spending_action(" ADD\n")
+    assert not is_spending_action("status")
+    assert not is_spending_action(None)
 
 
 def test_concurrent_calls_return_in_order() -> None:
@@ -231,7 +246,8 @@ def test_http_transport_against_a_loopback_server() -> None:
                               content_type="application/x-www-form-urlencoded",
                               key=Secret(KEY, "main key"))
         put = client.send_raw(b"", content_type=None, method="PUT")
-    assert exchange.status == 200 and exchange.json == {"balance": "10.00", "currency": "USD"}
+    assert exchange.status == 200
+    assert exchange.json == {"balance": "10.00", "currency": "USD"}
     assert raw.json == exchange.json
     assert put.status == 405
     assert panel.bodies[0] == f"key={KEY}&action=balance".encode()

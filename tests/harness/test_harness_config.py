@@ -50,7 +50,8 @@ def test_defaults() -> None:
     assert config is not None
     assert config.max_spend == Decimal(0)
     assert config.profile == "auto"
-    assert config.control_url is None and config.mode is Mode.BLACK_BOX
+    assert config.control_url is None
+    assert config.mode is Mode.BLACK_BOX
     assert config.rate_limit is None
     assert config.order_timeout == DEFAULT_ORDER_TIMEOUT
     assert config.request_rate == DEFAULT_REQUEST_RATE
@@ -80,14 +81,17 @@ def test_precedence_is_cli_then_env_then_ini_then_default(
 def test_the_url_itself_follows_precedence_from_env_and_ini() -> None:
     from_env = config_from(env={"PANEL_URL": URL, "PANEL_KEY": "k"})
     from_ini = config_from(ini={"panel_url": "http://127.0.0.1:9/api/v2", "panel_key": "k"})
-    assert from_env is not None and from_env.url == URL
-    assert from_ini is not None and from_ini.url == "http://127.0.0.1:9/api/v2"
+    assert from_env is not None
+    assert from_env.url == URL
+    assert from_ini is not None
+    assert from_ini.url == "http://127.0.0.1:9/api/v2"
 
 
 def test_money_is_decimal_and_the_config_is_frozen() -> None:
     config = config_from(cli={"panel_url": URL, "panel_key": "k", "panel_max_spend": "0.10"})
     assert config is not None
-    assert config.max_spend == Decimal("0.10") and isinstance(config.max_spend, Decimal)
+    assert config.max_spend == Decimal("0.10")
+    assert isinstance(config.max_spend, Decimal)
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.max_spend = Decimal(100)  # type: ignore[misc]
 
@@ -135,7 +139,7 @@ def test_bad_values_name_where_they_came_from(
 )
 def test_invalid_values_are_usage_errors(option: str, value: str, fragment: str) -> None:
     cli = {"panel_url": URL, "panel_key": "k", option: value}
-    with pytest.raises(pytest.UsageError, match="^--panel-") as info:
+    with pytest.raises(pytest.UsageError, match=r"^--panel-") as info:
         config_from(cli)
     assert fragment in str(info.value)
 
@@ -157,7 +161,9 @@ def test_a_key_is_required_unless_a_control_api_can_mint_one() -> None:
         config_from({"panel_url": URL})
     minted = config_from({"panel_url": URL, "panel_control_url": "http://127.0.0.1:1/_mock",
                           "panel_control_token": "t"})
-    assert minted is not None and minted.key is None and minted.mode is Mode.CONTROLLED
+    assert minted is not None
+    assert minted.key is None
+    assert minted.mode is Mode.CONTROLLED
 
 
 def test_control_url_and_token_go_together() -> None:
@@ -170,7 +176,8 @@ def test_control_url_and_token_go_together() -> None:
 
 def test_no_control_url_means_black_box_even_for_the_mock() -> None:
     config = config_from({"panel_url": "http://127.0.0.1:8080/api/v2", "panel_key": "k"})
-    assert config is not None and config.control_url is None
+    assert config is not None
+    assert config.control_url is None
     assert config.mode is Mode.BLACK_BOX
 
 
@@ -179,12 +186,16 @@ def test_clause_selection_by_id_and_glob() -> None:
                           "panel_clauses": ["ADD-*", "status-003"]})
     assert config is not None
     assert config.clauses == ("ADD-*", "STATUS-003")
-    assert config.selects("ADD-011") and config.selects("STATUS-003")
-    assert not config.selects("STATUS-004") and not config.selects("MADD-001")
+    assert config.selects("ADD-011")
+    assert config.selects("STATUS-003")
+    assert not config.selects("STATUS-004")
+    assert not config.selects("MADD-001")
     env = config_from({"panel_url": URL, "panel_key": "k"}, {"PANEL_CLAUSES": "GEN-*, ERR-001"})
-    assert env is not None and env.clauses == ("GEN-*", "ERR-001")
+    assert env is not None
+    assert env.clauses == ("GEN-*", "ERR-001")
     everything = config_from({"panel_url": URL, "panel_key": "k"})
-    assert everything is not None and everything.selects("HOOK-002")
+    assert everything is not None
+    assert everything.selects("HOOK-002")
 
 
 def test_display_url_drops_credentials() -> None:
@@ -196,8 +207,10 @@ def test_keys_are_secrets_in_the_config() -> None:
     config = config_from({"panel_url": URL, "panel_key": "k3y-value",
                           "panel_second_key": "other-value"})
     assert config is not None
-    assert "k3y-value" not in repr(config) and "other-value" not in repr(config)
-    assert config.key is not None and config.key.reveal() == "k3y-value"
+    assert "k3y-value" not in repr(config)
+    assert "other-value" not in repr(config)
+    assert config.key is not None
+    assert config.key.reveal() == "k3y-value"
 
 
 def test_pytest_reads_cli_env_and_ini_together(

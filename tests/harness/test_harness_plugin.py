@@ -45,7 +45,8 @@ def test_inert_without_a_panel_url(clean: pytest.Pytester) -> None:
     result = clean.runpytest_inprocess()
     result.assert_outcomes(passed=1)
     output = "\n".join(result.outlines)
-    assert "smm-harness:" not in output and "API v2 conformance" not in output
+    assert "smm-harness:" not in output
+    assert "API v2 conformance" not in output
     explicit = clean.runpytest_inprocess(str(SUITE_DIR))
     assert explicit.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     options = clean.runpytest_inprocess("--help")
@@ -112,7 +113,8 @@ def test_selection_by_glob_deselects_the_rest(clean: pytest.Pytester) -> None:
     with serve(FakePanel()) as url:
         result = run(clean, url, "--panel-clause=AUTH-00[12]", "-q")
     result.assert_outcomes(passed=8)  # 2 no-key + 6 wrong-key tests
-    assert verdict(result, "AUTH-001") == "PASS" and verdict(result, "AUTH-002") == "PASS"
+    assert verdict(result, "AUTH-001") == "PASS"
+    assert verdict(result, "AUTH-002") == "PASS"
     assert verdict(result, "AUTH-003") == "N/A"
 
 

@@ -41,7 +41,8 @@ def test_worst_wins() -> None:
     verdicts.record("A-001", Verdict.FAIL, test="t4", message="broken")
     verdicts.record("A-001", Verdict.PASS, test="t5")
     outcome = verdicts.outcome("A-001")
-    assert outcome.verdict is Verdict.FAIL and outcome.reason == "broken [t4]"
+    assert outcome.verdict is Verdict.FAIL
+    assert outcome.reason == "broken [t4]"
     assert outcome.counts[Verdict.PASS] == 2
 
 
@@ -111,7 +112,8 @@ def test_observing_records_every_check_result_on_its_clause() -> None:
     assert verdicts.outcome("GEN-002").verdict is Verdict.FAIL
     assert verdicts.outcome("ROBUST-001").verdict is Verdict.PASS
     failure = j.first_must_failure()
-    assert failure is not None and failure.clause == "GEN-002"
+    assert failure is not None
+    assert failure.clause == "GEN-002"
 
 
 def test_a_finished_test_passes_its_unsettled_cited_clauses() -> None:

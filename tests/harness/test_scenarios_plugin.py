@@ -140,6 +140,7 @@ def test_a_panel_that_refunds_nothing_on_cancel_fails_the_cancel_scenario(
         "*_ scenario cancel _*",
         "scenario cancel (cancel.yaml): A cancelled order refunds its whole charge*",
         'step 3 of 10: "the order becomes Canceled"',
+        "checks:   cancel.yaml /steps/2/expect/0",
         "clause:   CANCEL-003 MUST: A cancelled order refunds its charge once",
         "expected: the balance rose by exactly the charge",
         "got:      after - opening = 0.00000; paid = 0.00001; with after = *, opening = *",

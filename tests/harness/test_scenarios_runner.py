@@ -366,6 +366,7 @@ steps:
     assert failure.step is not None
     assert failure.step.number == 1
     assert failure.expected == "arithmetic as the panel knows it"
+    assert failure.source == "/steps/0/expect/0"
     assert failure.got == "2 + 2 = 4; 5 = 5"
     assert failure.message.startswith('step 1 "a MUST that fails": expected arithmetic')
     assert [e.request.action for e in failure.exchanges] == ["balance"]
@@ -388,6 +389,7 @@ steps:
     assert failure is not None
     assert failure.clause == "BAL-001"
     assert failure.expected == "a value for missing"
+    assert failure.source == "/steps/0/capture/missing"
     assert failure.got == "/no_such_field is absent from the answer"
 
 
@@ -449,3 +451,25 @@ steps:
     assert max(naps) <= 10.0
     polls = [e for _, e in runner.trace if e.request.action == "status"]
     assert len(polls) == len(naps) + 1
+
+
+def test_steps_using_an_action_the_panel_lacks_are_skipped() -> None:
+    config = MockConfig(profile="smmpro", keys=((KEY, Decimal(100)),), control_token=TOKEN,
+                        clock="manual")
+    with run_panel(config) as smmpro:  # seed 001's panel has no cancel action
+        run = mock_run(smmpro)
+        loaded = scenario_file("cancel")
+        assert all("action:cancel" in step.deps for step in loaded.steps[1:7])
+        runner = judged(run, loaded)
+        runner.run()
+        assert run.judge is not None
+        run.judge.finish_passed()
+        sent = [e.request.action for _, e in runner.trace]
+        assert smmpro.failures == ()
+    assert sent.count("cancel") == 1  # the probe that found cancel unknown, nothing more
+    assert verdict(run, "ADD-001") is Verdict.PASS
+    assert verdict(run, "MONEY-001") is Verdict.PASS
+    for clause in ("CANCEL-001", "CANCEL-003", "CANCEL-005", "CANCEL-007"):
+        outcome = run.book.outcome(clause)
+        assert outcome.verdict is Verdict.NA, clause
+        assert "action=cancel is unknown to the panel" in outcome.reason

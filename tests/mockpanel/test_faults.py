@@ -249,11 +249,11 @@ async def test_truncate_sends_a_partial_json_body(make_mock: MakeMock) -> None:
     part = await response.text()
     assert whole.startswith(part)
     assert 0 < len(part) < len(whole)
-    with pytest.raises(ValueError, match="Unterminated|Expecting"):
+    with pytest.raises(ValueError, match=r"Unterminated|Expecting"):
         json.loads(part)
     await mock.faults({"fault": "truncate"})  # before the action: a stand-in answer is cut
     part = await (await mock.api(key=key, action="balance")).text()
-    with pytest.raises(ValueError, match="Unterminated|Expecting"):
+    with pytest.raises(ValueError, match=r"Unterminated|Expecting"):
         json.loads(part)
 
 

@@ -26,7 +26,7 @@ import pytest
 from yarl import URL
 
 from mockpanel.config import MockConfig
-from mockpanel.profiles import PROFILES, Encoding, Handler, Profile
+from mockpanel.profiles import PROFILES, Handler, Profile
 from mockpanel.server import run_panel
 from mockpanel.wire import create_app
 from mockpanel.wire.keys import FAILURES
@@ -56,11 +56,14 @@ CONTENT_TYPES = [
     "application/x-www-form-urlencoded; charset=utf-8", "garbage;;;=", "application/json;;",
     "application/x-www-form-urlencoded; charset=", "APPLICATION/JSON",
 ]
-ENCODINGS_HEADERS = ["gzip", "deflate", "bogus", "identity"]
+# Not deflate: aiohttp never finishes a broken deflate stream, so such a request waits out the
+# body timeout (test_bad_input.py checks a body that stops arriving, with a short timeout).
+ENCODINGS_HEADERS = ["gzip", "bogus", "identity"]
 INVALID_UTF8 = [b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80", b"\xf4\x90\x80\x80"]
 # Invalid whatever prefix of them survives a cut-off body (a prefix "" is simply missing).
 BAD_SERVICES = ["x1", "-1", ".5", "abc", "\u0661", "\uff11", "+1", "e5", "NaN"]
 MAX_QUERY = 6000
+ANSWER_BOUND = 10.0  # seconds: a wedged answer fails the test instead of hanging it
 BAD_QUANTITIES = ["x100", "-100", ".5", "abc", "+100", "e3", "\u0661\u0660\u0660", "NaN"]
 
 
@@ -108,7 +111,7 @@ class Fuzzer:
                 "", "wrong", self.key + "x", self.key.upper(), "k" * 300, _text(rng),
             ])))
         if rng.random() < 0.9:
-            actions = list(self.profile.actions)
+            actions = [*self.profile.actions, *sorted(self.add_actions) * 3]  # add: the risky one
             fields.append(("action", rng.choice(actions) if rng.random() < 0.6 else rng.choice([
                 "", "Add", "ADD", "addd", "stauts", "balance ", " status", "status\x00", "orders",
                 "multiStatus", "refill_status", "cancel", "a" * 5000, _text(rng),
@@ -124,10 +127,10 @@ class Fuzzer:
         if places_order:
             if rng.random() < 0.5:
                 defect, bad = "service", rng.choice(BAD_SERVICES)
-            else:
+            else:  # a Default service with a good link: the quantity check is reached
                 defect, bad = "quantity", rng.choice(BAD_QUANTITIES)
-                fields = [(n, v) for n, v in fields if n != "service"]
-                fields.append(("service", DEFAULT_SERVICE))
+                fields = [(n, v) for n, v in fields if n not in ("service", "link")]
+                fields += [("service", DEFAULT_SERVICE), ("link", "https://example.test/p")]
             fields = [(n, v) for n, v in fields if n != defect] + [(defect, bad)]
         rng.shuffle(fields)
         return fields, defect
@@ -162,7 +165,7 @@ class Fuzzer:
             method=rng.choices(["POST", "GET", "PUT", "DELETE", "PATCH"], [85, 10, 2, 2, 1])[0],
             path=path + rng.choice(["", "", "", "/", "//", "/extra"]),
         )
-        mode = rng.choice(["form", "form", "json", "query", "split", "garbage"])
+        mode = rng.choices(["form", "json", "query", "split", "garbage"], [40, 20, 15, 15, 10])[0]
         form_type = "application/x-www-form-urlencoded"
         if mode == "form":
             shot.body, shot.headers["Content-Type"] = _form(fields).encode(), form_type
@@ -176,13 +179,13 @@ class Fuzzer:
             shot.headers["Content-Type"] = form_type
         else:
             shot.body = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
-        if rng.random() < 0.3:  # a content type that may not fit the body
+        if rng.random() < 0.2:  # a content type that may not fit the body
             content_type = rng.choice(CONTENT_TYPES)
             if content_type is None:
                 shot.headers.pop("Content-Type", None)
             else:
                 shot.headers["Content-Type"] = content_type
-        if rng.random() < 0.12 and shot.body:  # invalid UTF-8 somewhere in the body
+        if rng.random() < 0.08 and shot.body:  # invalid UTF-8 somewhere in the body
             at = rng.randrange(len(shot.body) + 1)
             shot.body = shot.body[:at] + rng.choice(INVALID_UTF8) + shot.body[at:]
         if rng.random() < 0.06:  # invalid UTF-8 in the query string
@@ -219,6 +222,7 @@ async def _fire(session: Any, shot: Shot, base: URL | None = None) -> tuple[int,
     async with session.request(
         shot.method, url, data=data if shot.body or shot.chunked else None, headers=shot.headers,
         skip_auto_headers={"Content-Type"}, expect100="Content-Encoding" in shot.headers,
+        timeout=aiohttp.ClientTimeout(total=ANSWER_BOUND),
     ) as response:
         return response.status, await response.text(errors="replace")
 
@@ -278,11 +282,10 @@ async def test_random_malformed_requests_in_process(aiohttp_client: MakeClient, 
         statuses.add(status)
     _assert_untouched(await _snapshot(client), f"seed {seed}")
     assert app[FAILURES] == []
-    assert 200 in statuses and len(statuses) >= 3, statuses  # the requests did reach the API
+    assert 200 in statuses, statuses  # the requests did reach the API
+    assert len(statuses) >= 3, statuses
     if limited:
         assert 429 in statuses
-    if Encoding.JSON not in profile.wire.encodings:
-        assert 400 in statuses or 200 in statuses
 
 
 async def test_random_malformed_requests_over_a_real_socket() -> None:

@@ -192,7 +192,7 @@ def test_idle_subjects_are_forgotten_so_memory_stays_bounded() -> None:
     for n in range(5000):
         assert limiter.admit(f"10.0.{n // 256}.{n % 256}") is None
         clock.advance(1.0)
-    assert len(limiter._windows) <= 2048  # noqa: SLF001 -- the bound is the point
+    assert len(limiter._windows) <= 2048  # private on purpose: the bound is the point
     assert limiter.admit("10.0.0.0") is None  # expired long ago: a fresh window
 
 
@@ -249,7 +249,9 @@ def test_over_a_real_socket() -> None:
             assert _post(panel.url, {"key": "k1", "action": "balance"})[0] == 200
         status, body, retry_after = _post(panel.url, {"key": "k1", "action": "balance"})
         assert (status, body) == (429, {"error": "Rate limit exceeded"})
-        assert retry_after is not None and retry_after.isdigit() and int(retry_after) >= 1
+        assert retry_after is not None
+        assert retry_after.isdigit()
+        assert int(retry_after) >= 1
         assert _post(panel.url, {"key": "k2", "action": "balance"})[0] == 200
         assert panel.failures == ()
 

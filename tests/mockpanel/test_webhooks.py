@@ -497,3 +497,14 @@ async def test_a_receiver_that_hangs_up_is_a_failed_attempt_not_a_mock_bug(
     (attempt,) = await mock.deliveries()
     assert (attempt["status"], attempt["outcome"]) == (None, "gave_up")
     assert attempt["error"]
+
+
+def test_the_cli_refuses_a_webhook_url_for_a_profile_without_webhooks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mockpanel.cli import _config, build_parser
+
+    args = build_parser().parse_args(["serve", "--webhook-url", "http://127.0.0.1:1/h"])
+    with pytest.raises(SystemExit):
+        _config(args)  # the reference profile sends no webhooks
+    assert "does not send webhooks" in capsys.readouterr().err

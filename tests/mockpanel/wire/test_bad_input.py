@@ -3,6 +3,7 @@ and never any money moved. Each request below would place an order if it were mi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -12,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mockpanel.config import MockConfig
 from mockpanel.errors import ErrorCode
 from mockpanel.profiles import PROFILES, Encoding, Profile
+from mockpanel.wire import create_app
+from mockpanel.wire.keys import BODY_TIMEOUT, STATE
 
 if TYPE_CHECKING:
     from tests.mockpanel.wire.conftest import MakePanel, Panel
@@ -232,3 +236,112 @@ async def test_routing_errors_are_json_never_html(make_panel: MakePanel) -> None
         assert response.status == status
         assert response.content_type == "application/json"
         assert "error" in await panel.read(response)
+
+
+async def test_a_body_whose_encoding_breaks_is_refused_and_the_connection_closed(
+    make_panel: MakePanel,
+) -> None:
+    """``Expect: 100-continue`` holds the body back until the mock reads it, so the broken
+    gzip stream is met by the mock (sent at once, aiohttp's own parser may refuse it first)."""
+    panel = await make_panel("smmhub")
+    key = await panel.tenant("100")
+    response = await panel.client.post(
+        panel.path, data=f"key={key}&{ORDER}".encode(), expect100=True,
+        headers={"Content-Type": FORM, "Content-Encoding": "gzip"},
+    )
+    body = await panel.read(response)
+    assert_refused(panel.profile, ErrorCode.BAD_REQUEST, response.status, body)
+    assert "Content-Encoding" in body["error"]
+    assert response.headers["Connection"] == "close"
+    assert await panel.balance(key) == Decimal("100")  # a new connection serves on
+    # an unrouted request's broken body is read and refused the same way
+    response = await panel.client.post(
+        "/nowhere", data=b"\x00garbage", expect100=True, headers={"Content-Encoding": "gzip"}
+    )
+    assert (response.status, response.headers["Connection"]) == (404, "close")
+    assert "error" in await panel.read(response)
+
+
+async def _raw_exchange(port: int, head: str, body: bytes) -> tuple[str, bytes]:
+    """Send a request by hand (a body shorter than its Content-Length); the answer's head
+    and body, read until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head.encode("ascii") + body)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)  # EOF: it closed the connection
+    finally:
+        writer.close()
+    head_text, _, rest = answer.partition(b"\r\n\r\n")
+    return head_text.decode("latin-1"), rest
+
+
+@pytest.mark.parametrize("path", ["/api/v2", "/_mock/tenants"])
+async def test_a_body_that_stops_arriving_is_refused_after_the_body_timeout(
+    aiohttp_client: Any, path: str
+) -> None:
+    app = create_app(MockConfig(profile="smmpremium", control_token="tok", clock="manual",
+                                keys=(("k1", Decimal("10.00")),)))
+    app[BODY_TIMEOUT] = 0.05  # the stall is permanent: any bound ends it the same way
+    client = await aiohttp_client(app)
+    assert client.port is not None
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\n"
+        f"Content-Type: {FORM}\r\nContent-Length: 500\r\n\r\n"
+    )
+    status_line, body = await _raw_exchange(client.port, head, b"key=k1&action=balance&pad=")
+    assert status_line.startswith("HTTP/1.1 400"), status_line
+    assert "Connection: close" in status_line
+    assert "did not arrive in full" in json.loads(body)["error"]
+    state = app[STATE].snapshot()
+    assert state["tenants"][0]["balance"] == "10.00"
+
+
+def _api_paths() -> list[tuple[str, str]]:
+    return [
+        (name, route)
+        for name, profile in sorted(PROFILES.items())
+        for path in profile.wire.paths
+        for route in (path, path + "/")
+    ]
+
+
+@pytest.mark.parametrize(("name", "route"), _api_paths())
+async def test_every_api_path_enforces_the_body_limit(
+    make_panel: MakePanel, name: str, route: str
+) -> None:
+    panel = await make_panel(name, max_body_bytes=2048)
+    key = await panel.tenant("100")
+    big = f"key={key}&{ORDER}&pad=" + "x" * 3000
+    for data in (big.encode(), _chunked(big.encode())):
+        response = await panel.client.post(route, data=data, headers={"Content-Type": FORM})
+        assert_refused(panel.profile, ErrorCode.BODY_TOO_LARGE, response.status,
+                       await panel.read(response))
+    assert await panel.balance(key) == Decimal("100")
+    assert (await panel.control("GET", "/state"))[1]["orders"] == []
+
+
+async def _chunked(raw: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(raw), 500):
+        yield raw[start:start + 500]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/tenants"), ("POST", "/clock/advance"), ("POST", "/orders/1/outcome"),
+     ("POST", "/refills/1/outcome"), ("POST", "/reset"), ("PUT", "/faults"),
+     ("PUT", "/tenants/t1/webhook")],
+)
+async def test_every_control_path_enforces_the_body_limit(
+    make_panel: MakePanel, method: str, path: str
+) -> None:
+    panel = await make_panel("extended", max_body_bytes=2048)
+    await panel.tenant("100")
+    big = json.dumps({"pad": "x" * 3000})
+    response = await panel.client.request(
+        method, "/_mock" + path, data=big, headers={"Authorization": f"Bearer {panel.token}"}
+    )
+    assert response.status == 413
+    assert response.content_type == "application/json"
+    assert "error" in await panel.read(response)
+    assert (await panel.control("GET", "/faults"))[1] == {"rules": []}

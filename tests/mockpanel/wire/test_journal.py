@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING
+
 import pytest
 
 from mockpanel.wire.journal import REDACTED, DeliveryOutcome, FaultNote, Journal
+
+if TYPE_CHECKING:
+    from tests.mockpanel.wire.conftest import MakePanel
 
 
 def _record(journal: Journal, tenant: str | None, n: int) -> None:
@@ -77,3 +83,22 @@ def test_an_exchange_records_its_faults_and_a_dropped_answer() -> None:
                            faults=(FaultNote(3, "reset", after=True),))
     assert entry.to_json()["status"] is None
     assert entry.to_json()["faults"] == [{"rule": 3, "fault": "reset", "after": True}]
+
+
+async def test_the_panels_journal_is_bounded_by_journal_size_with_a_tenant_view(
+    make_panel: MakePanel,
+) -> None:
+    panel = await make_panel("reference", journal_size=4)
+    first, second = await panel.tenant(), await panel.tenant()
+    for key in (first, second, first, second, first, second):
+        await panel.api(key=key, action="balance")
+    _, everything = await panel.control("GET", "/journal")
+    assert [entry["seq"] for entry in everything["exchanges"]] == [3, 4, 5, 6]
+    assert everything["webhooks"] == []
+    tenants = {entry["tenant"] for entry in everything["exchanges"]}
+    assert len(tenants) == 2
+    one = sorted(tenants)[0]
+    _, mine = await panel.control("GET", f"/journal?tenant={one}")
+    assert [entry["tenant"] for entry in mine["exchanges"]] == [one, one]
+    assert first not in json.dumps(everything, default=str)
+    assert second not in json.dumps(everything, default=str)

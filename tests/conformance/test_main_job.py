@@ -1,0 +1,52 @@
+"""The main job (``ci/main.sh``): starts the built-in mock, certifies it, prints the verdict
+table, exits with the harness's status, and never prints a key or the control token."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from harness_runs import read_verdicts
+
+from harness.config import OPTIONS
+
+MAIN_SH = Path(__file__).resolve().parents[2] / "ci" / "main.sh"
+# main.sh makes up its keys and token with secrets.token_hex(16): 32 hex digits each.
+SECRET_SHAPE = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
+def main_job(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {spec.env for spec in OPTIONS}}
+    return subprocess.run(["bash", str(MAIN_SH), *args], capture_output=True, text=True,
+                          env=env, timeout=600, check=False)
+
+
+def test_the_main_job_certifies_the_built_in_mock() -> None:
+    job = main_job()
+    output = job.stdout + job.stderr
+    assert job.returncode == 0, output[-4000:]
+    verdicts = read_verdicts(job.stdout.splitlines())
+    assert len(verdicts.rows) >= 120  # the whole verdict table, one row per clause
+    assert verdicts.failed() == set()
+    assert verdicts.verdict("MONEY-011") == "PASS"  # the controlled clauses were judged
+    assert "(profile reference, mode controlled)" in job.stdout
+    assert "CERTIFIED: no MUST clause failed" in job.stdout.splitlines()
+    assert SECRET_SHAPE.search(output) is None, "a key or the control token was printed"
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["--bogus"], 2, "unknown option --bogus"),
+        (["--profile"], 2, "usage: ci/main.sh"),
+        (["no-such-profile"], 1, "the mock panel did not start"),
+    ],
+)
+def test_bad_arguments_are_refused(args: list[str], status: int, message: str) -> None:
+    job = main_job(*args)
+    assert job.returncode == status
+    assert message in job.stderr
+    assert "API v2 conformance" not in job.stdout

@@ -1,0 +1,54 @@
+"""Every built-in mock profile is certified: the whole suite passes with zero FAIL.
+
+Each profile runs as ``mockpanel serve`` with a control token and a manual clock; the harness
+gets the control API, a spend cap and a second key minted through the control API, and the
+profile's published rate limit when it has one (so the RATE clauses are judged too). The two
+canonical dialects (``reference``, ``perfectpanel``) must not even deviate: no NON-STRICT.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from harness_runs import Keys, mint_key, read_verdicts, run_harness, serve_profile
+
+from harness.config import OPTIONS
+from mockpanel.profiles import PROFILES
+
+pytest_plugins = ["pytester"]
+
+CANONICAL = ("reference", "perfectpanel")
+MAIN_BALANCE = Decimal("100.00")
+SECOND_BALANCE = Decimal("1.00")
+# A certification must judge most of the contract, not pass by skipping it.
+MIN_MUST_PASSED = 60
+
+
+@pytest.fixture(autouse=True)
+def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for spec in OPTIONS:
+        monkeypatch.delenv(spec.env, raising=False)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_the_harness_certifies_every_mock_profile(
+    pytester: pytest.Pytester, profile: str
+) -> None:
+    keys = Keys()
+    limit = PROFILES[profile].rate_limit
+    extra = [] if limit is None else [f"--panel-rate-limit={limit.per_minute}"]
+    with serve_profile(profile, keys, MAIN_BALANCE) as url:
+        mint_key(url, keys.token, keys.second, SECOND_BALANCE)
+        result = run_harness(pytester, url, keys, max_spend="5", controlled=True, extra=extra)
+    verdicts = read_verdicts(result.outlines)
+    summary = "\n".join(result.outlines[-60:])
+
+    assert verdicts.failed() == set(), summary
+    assert result.ret == pytest.ExitCode.OK, summary
+    assert "CERTIFIED: no MUST clause failed" in result.outlines
+    assert len(verdicts.with_verdict("PASS", "MUST")) >= MIN_MUST_PASSED, summary
+    if profile in CANONICAL:
+        assert verdicts.with_verdict("NON-STRICT") == {}, summary
+    output = "\n".join(result.outlines + result.errlines)
+    assert not any(secret in output for secret in keys.all())
