@@ -175,6 +175,7 @@ def _failed(group: str, error: BaseException) -> Figure:
 def _profile(settings: Settings, out: Path) -> str:
     spots = profiling.profile_actions(settings, out / "profiles")
     sections = [profiling.render_hotspots(spot) for spot in spots]
+    sections.append(memory.breakdown(settings))
     imports = profiling.import_times(settings)
     sections.append(
         "startup imports (python -X importtime -c 'import mockpanel.cli', self time by "

@@ -1798,7 +1798,8 @@ class ScenarioRunner:
             if answer_kind(exchange) is not Applies.SUCCESS:
                 got = _answer(exchange)
             elif meaning is None:
-                got = f"status {_short(word)}, not a status word"
+                self._unknown_word(word, step.refill, state, f"{step.where}/wait_for")
+                return
             elif _final(meaning):
                 got = f"it ended {_short(word)}"
             if got is not None:
@@ -1942,7 +1943,9 @@ class ScenarioRunner:
         )
         return expected, f"item {_short(item, 200)}"
 
-    def _status(self, assertion: StatusCheck, state: _StepState) -> tuple[str, str] | None:
+    def _status(
+        self, assertion: StatusCheck, state: _StepState
+    ) -> tuple[str, str] | _Skip | None:
         target = state.body
         if assertion.item is not None:
             target = _item(target, self._render(assertion.item, state))
@@ -1950,10 +1953,20 @@ class ScenarioRunner:
         word = _at(target, pointer)
         refills = assertion.vocabulary is Vocabulary.REFILL
         read = values.refill_status if refills else values.order_status
-        wanted = {read(w) for w in assertion.words}
-        if read(word) in wanted:
+        if read(word) is None:
+            # A word outside the vocabulary breaks the vocabulary's clause, not this one: what
+            # the word means (and so whether this assertion holds) cannot be told.
+            self._unknown_word(word, refills, state, assertion.where)
+            return _SKIPPED
+        if read(word) in {read(w) for w in assertion.words}:
             return None
         return _expected(assertion), f"{pointer} is {_short(word)}"
+
+    def _unknown_word(self, word: object, refills: bool, state: _StepState, source: str) -> None:
+        clause = "RSTATUS-001" if refills else "STATUS-002"
+        noun = "refill" if refills else "order"
+        self._fail(clause, f"a {noun} status word of the vocabulary",
+                   f"status {_short(word)}", state, source=source)
 
     def _shape(
         self, assertion: ShapeCheck, exchange: Exchange, state: _StepState

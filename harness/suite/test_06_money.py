@@ -95,16 +95,24 @@ def test_concurrent_orders_never_overdraw(panel: Panel, catalog: Catalog) -> Non
     specs = [panel.default_order(spec.service, spec.units or 0) for _ in range(CONCURRENT)]
     start = panel.read_balance(wallet.key)
     answers = panel.concurrently(wallet, specs)
-    end = panel.read_balance(wallet.key)
+    # Read without read_balance's own MONEY-006 stop: an overdraft is this clause's finding.
+    closing = panel.balance(wallet.key)
+    end = values.signed_money(closing.json.get("balance") if isinstance(closing.json, dict)
+                              else None)
+    require(end is not None, "MONEY-007", "the balance is readable after the orders",
+            "no balance", [closing])
+    assert end is not None
     accepted = [a for a in answers if answer_kind(a) is Applies.SUCCESS]
     charges = roundings(spec.price, panel.places)
     affordable = int(start // min(charges)) if min(charges) > 0 else CONCURRENT
-    require(len(accepted) <= affordable, "MONEY-007", "concurrent orders never overdraw",
+    require(len(accepted) <= affordable and end >= 0, "MONEY-007",
+            "concurrent orders never overdraw",
             f"{len(accepted)} of {CONCURRENT} concurrent orders accepted, only {affordable} "
-            f"affordable from {start}", answers)
+            f"affordable from {start}; the balance ends at {end}", [*answers, closing])
     require(any(start - end == len(accepted) * c for c in charges), "MONEY-007",
             "the balance equals the start minus the accepted charges",
-            f"{start} -> {end} with {len(accepted)} accepted at {spec.price}", answers)
+            f"{start} -> {end} with {len(accepted)} accepted at {spec.price}",
+            [*answers, closing])
 
 
 def _refund(order: PlacedOrder, status: dict[str, object], places: int) -> set[Decimal]:

@@ -2,9 +2,11 @@
 
 Two kinds of record share one buffer (and one sequence of numbers, so their order is known):
 
-- :class:`Exchange`: one API request and its answer: action, decoded parameters, HTTP status
-  (``None`` when a fault dropped the connection), response body, the faults that hit it, and
-  who it was (the tenant id, or ``None`` when the key was missing or wrong).
+- :class:`Exchange`: one API request and its answer: action, decoded parameters, the HTTP
+  status sent (``None`` when a fault dropped the connection), the panel's JSON answer (``None``
+  when a fault answered before the action ran; with an ``after`` fault, the answer the client
+  never got intact), the faults that hit it, and who it was (the tenant id, or ``None`` when
+  the key was missing or wrong).
 - :class:`Delivery`: one webhook delivery attempt: order, URL, attempt number, the receiver's
   HTTP status or the error, and whether it was delivered, will be retried, or was given up.
 

@@ -44,6 +44,18 @@ def test_memory_figures_come_from_fresh_interpreters() -> None:
 def test_memory_refuses_an_unknown_mode() -> None:
     with pytest.raises(ValueError, match="mode"):
         measure(1, "guess")
+    with pytest.raises(ValueError, match="breakdown"):
+        measure(1, "rss", breakdown=3)
+
+
+def test_breakdown_names_the_sites_that_hold_an_order() -> None:
+    result = measure(400, "tracemalloc", breakdown=5)
+    sites = result["sites"]
+    assert len(sites) == 5
+    assert [size for size, _ in sites] == sorted((size for size, _ in sites), reverse=True)
+    assert all(size > 0 for size, _ in sites)
+    # The order record itself is created in PanelState.place_order.
+    assert any(where.startswith("mockpanel/state/") for _, where in sites)
 
 
 def test_rss_is_read_from_vmrss(tmp_path: Path) -> None:

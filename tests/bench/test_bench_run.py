@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, needs_wrk
+from benchsupport import REPO, needs_wrk
 
 from bench.profiling import py_spy
 from bench.run import GROUPS, PROFILE, main

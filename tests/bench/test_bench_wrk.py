@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import needs_wrk
+from benchsupport import needs_wrk
 
 from bench.procs import free_port
 from bench.settings import Pinning

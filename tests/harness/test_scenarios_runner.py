@@ -473,3 +473,38 @@ def test_steps_using_an_action_the_panel_lacks_are_skipped() -> None:
         outcome = run.book.outcome(clause)
         assert outcome.verdict is Verdict.NA, clause
         assert "action=cancel is unknown to the panel" in outcome.reason
+
+
+@dataclass
+class QueuedPanel:
+    """A Transport whose orders all read ``Queued``, a word no dialect uses."""
+
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> RawResponse:
+        action = dict(parse_qsl((body or b"").decode())).get("action")
+        answer: object = {"balance": "10.00", "currency": "USD"}
+        if action == "status":
+            answer = {"charge": "0.10", "start_count": "0", "status": "Queued", "remains": "5",
+                      "currency": "USD"}
+        return ThrottlingPanel.answer(200, answer)
+
+
+def test_an_unknown_status_word_fails_the_vocabulary_clause_not_the_assertion_s() -> None:
+    body = """\
+steps:
+  - name: read an order
+    action: status
+    params: {order: "1"}
+    expect:
+      - {status: [Pending], clause: STATUS-005}
+"""
+    run = HarnessRun(PanelConfig(url="http://panel.invalid/api/v2", key=Secret(KEY, "k"),
+                                 request_rate=1000.0), transport=QueuedPanel())
+    failure = play(run, scenario("queued", "STATUS-005", "none", body))
+    assert failure is not None
+    assert failure.clause == "STATUS-002"
+    assert failure.got == "status 'Queued'"
+    assert failure.source == "/steps/0/expect/0"
+    assert verdict(run, "STATUS-002") is Verdict.FAIL
+    assert verdict(run, "STATUS-005") is Verdict.NA
