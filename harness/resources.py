@@ -11,7 +11,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["data_dir", "schemas_dir", "scenarios_dir"]
+__all__ = ["data_dir", "scenarios_dir", "schemas_dir"]
 
 _CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,8 @@ for a fixture, so sessions that never use them pay only for this module's import
   random control token and a **manual clock** (orders only progress when a test calls
   :meth:`MockPanelHandle.advance`, so tests are deterministic). The clock is shared by every
   test of the session on that server; that is harmless because order lifecycles are timed from
-  each order's own creation and every test has its own tenant.
+  each order's own creation and every test has its own tenant. Per-key rate limits apply as
+  the profile publishes them; per-address ones are off (see :func:`fixture_rate_limit`).
 * ``mock_panel`` (function): a :class:`MockPanelHandle` for a tenant minted for this test
   alone. It is synchronous (stdlib ``urllib``), so plain ``def test_...`` functions use it.
 
@@ -28,7 +29,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -223,6 +224,20 @@ def _mint(
     )
 
 
+def fixture_rate_limit(profile: str) -> Literal["profile", "off"]:
+    """The rate limit a session-shared fixture server enforces for ``profile``.
+
+    A per-address budget would be shared by every test of the session (all come from
+    127.0.0.1), carrying one test's requests into the next, so it is off; per-key budgets are
+    per tenant, hence per test, and stay as the profile publishes them.
+    """
+    from mockpanel.profiles import PROFILES
+
+    published = PROFILES.get(profile)
+    limit = published.rate_limit if published is not None else None
+    return "off" if limit is not None and limit.scope == "ip" else "profile"
+
+
 class MockPanelServers:
     """The session's panels: one per profile, started on first use, stopped by :meth:`close`."""
 
@@ -242,7 +257,12 @@ class MockPanelServers:
             from mockpanel.server import run_panel
 
             # MockConfig refuses an unknown profile with a ValueError listing the known ones.
-            config = MockConfig(profile=name, control_token=self._control_token, clock="manual")
+            config = MockConfig(
+                profile=name,
+                control_token=self._control_token,
+                clock="manual",
+                rate_limit=fixture_rate_limit(name),
+            )
             panel = self._stack.enter_context(run_panel(config))
             self._panels[name] = panel
         return panel

@@ -4,6 +4,11 @@ The standard encoder can only emit numbers it gets as ``int`` or ``float``; a ve
 that sends ``"charge": 4.20`` would force money through binary floating point. This encoder
 writes a ``Decimal`` as its fixed-point digits, so ``Decimal("4.20")`` is the JSON number
 ``4.20`` exactly. Strings are escaped to ASCII, as PHP's ``json_encode`` does by default.
+
+Most answers hold no ``Decimal`` at all (money goes out as text in most dialects), so a value
+made only of exact ``dict``/``list``/``tuple``/``str``/``int``/``float``/``bool``/``None`` is
+written by the standard library's C encoder, which yields the same text; everything else takes
+the exact (slower) path below, which also raises the loud errors.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 __all__ = ["Json", "dumps"]
 
@@ -26,9 +31,39 @@ def dumps(value: Json, *, indent: int | None = None) -> str:
     Raises ``ValueError`` for a non-finite number and ``TypeError`` for anything that is not
     JSON: a mock bug must surface, never be rendered as something a vendor might send.
     """
+    if _plain(value):
+        if indent is None:
+            return _COMPACT(value)
+        return json.dumps(value, indent=indent, separators=(",", ": "), allow_nan=False)
     parts: list[str] = []
     _encode(value, parts, indent, 0)
     return "".join(parts)
+
+
+# The C encoder's compact output equals the exact path's; its ``encode`` is a bound method of a
+# stateless encoder (nothing in it changes after construction).
+_COMPACT: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# Exact types only: a subclass (an enum, a Mapping that is not a dict) may encode differently.
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is made only of types the C encoder writes exactly as :func:`_encode`
+    would: no ``Decimal``, no non-``str`` object key (the C encoder would convert it)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        for name, member in value.items():  # type: ignore[attr-defined]
+            if type(name) is not str or not _plain(member):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for member in value:  # type: ignore[attr-defined]
+            if not _plain(member):
+                return False
+        return True
+    return False
 
 
 def _encode(value: Json, out: list[str], indent: int | None, level: int) -> None:

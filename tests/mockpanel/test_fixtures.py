@@ -233,3 +233,15 @@ def test_minting_a_tenant_needs_the_control_api() -> None:
 def test_the_handle_keeps_its_secrets_out_of_repr(mock_panel: MockPanelHandle) -> None:
     assert mock_panel.key not in repr(mock_panel)
     assert mock_panel._control_token not in repr(mock_panel)
+
+
+def test_fixture_servers_keep_per_key_limits_and_drop_per_address_ones() -> None:
+    from mockpanel.profiles import PROFILES
+    from mockpanel.pytest_plugin import fixture_rate_limit
+
+    assert PROFILES["extended"].rate_limit is not None
+    assert PROFILES["extended"].rate_limit.scope == "ip"
+    assert fixture_rate_limit("extended") == "off"
+    assert PROFILES["smmpremium"].rate_limit is not None
+    assert fixture_rate_limit("smmpremium") == "profile"
+    assert fixture_rate_limit("reference") == "profile"
