@@ -24,7 +24,9 @@ print(json.dumps({
     "harness_file": harness.__file__,
     "schemas_dir": str(schemas_dir()),
     "add_schema_id": contract.schema("add", "request")["$id"],
-    "violations": len(contract.validate("balance", "response", {"balance": "1.0", "currency": "USD"})),
+    "violations": len(
+        contract.validate("balance", "response", {"balance": "1.0", "currency": "USD"})
+    ),
     "clauses": len(contract.clauses()),
     "scenarios_is_dir": scenarios_dir().is_dir(),
 }))

@@ -99,6 +99,8 @@ async def _finish_body(request: web.Request, response: web.StreamResponse) -> No
     opens a new connection for its next request.
     """
     content, app = request.content, request.app
+    if content.is_eof() and not body_abandoned(request):
+        return  # the usual case: the handler read it all, nothing left to wait for
     limit = app[CONFIG].max_body_bytes
     try:
         async with asyncio.timeout(app[BODY_TIMEOUT]):

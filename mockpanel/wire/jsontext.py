@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 __all__ = ["Json", "dumps"]
 
@@ -54,15 +54,10 @@ def _plain(value: object) -> bool:
     if kind in _SCALARS:
         return True
     if kind is dict:
-        for name, member in value.items():  # type: ignore[attr-defined]
-            if type(name) is not str or not _plain(member):
-                return False
-        return True
+        members = cast("dict[object, object]", value)
+        return all(type(name) is str for name in members) and all(map(_plain, members.values()))
     if kind is list or kind is tuple:
-        for member in value:  # type: ignore[attr-defined]
-            if not _plain(member):
-                return False
-        return True
+        return all(map(_plain, cast("Sequence[object]", value)))
     return False
 
 

@@ -158,8 +158,13 @@ async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: flo
     if request.content_length is not None and request.content_length > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
     try:
-        async with asyncio.timeout(body_seconds):
+        if request.content.is_eof():
+            # Already received in full (a small body arrives with its headers): reading it
+            # cannot wait, so the timer guarding a stalled body is not needed.
             body = await request.read()
+        else:
+            async with asyncio.timeout(body_seconds):
+                body = await request.read()
     except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew client_max_size
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes) from None
     except web.RequestPayloadError as exc:  # a corrupt Content-Encoding or chunked framing

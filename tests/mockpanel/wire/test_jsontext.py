@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from mockpanel.wire import jsontext
 from mockpanel.wire.jsontext import dumps
 
 
@@ -46,3 +49,24 @@ def test_indent_pretty_prints_like_php() -> None:
 def test_anything_not_json_is_a_loud_error(value: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         dumps(value)
+
+
+_plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(value=_plain_values, indent=st.sampled_from([None, 0, 2, 4]))
+def test_the_c_encoder_fast_path_writes_what_the_exact_encoder_writes(
+    value: Any, indent: int | None
+) -> None:
+    parts: list[str] = []
+    jsontext._encode(value, parts, indent, 0)
+    assert dumps(value, indent=indent) == "".join(parts)
+
+
+def test_a_decimal_anywhere_takes_the_exact_path() -> None:
+    assert dumps({"a": [{"b": "x", "c": Decimal("1.10")}]}) == '{"a":[{"b":"x","c":1.10}]}'
