@@ -35,6 +35,7 @@ from harness.redaction import REDACTED, Secret, scrub_spellings, spellings
 
 __all__ = [
     "KEY_SLOT",
+    "Call",
     "Encoding",
     "Exchange",
     "HttpTransport",
@@ -42,12 +43,14 @@ __all__ = [
     "RawResponse",
     "RetryPolicy",
     "SecretBook",
+    "SentRequest",
     "SpendGateError",
     "TokenBucket",
     "Transport",
     "TransportError",
     "is_spending_action",
     "parse_json",
+    "retry_after_seconds",
 ]
 
 #: Stands for the key inside a raw body template; the client substitutes it when sending.
@@ -359,7 +362,7 @@ class PanelClient:
         if params.get("key", "") != "":
             raise ValueError("pass keys as a Secret through key=, never inside params")
         if is_spending_action(params.get("action")):
-            self._gate(reservation, key)
+            self._gate(reservation)
         return self._send_params(params, key, form, encoding, honour_429, polite)
 
     def send_raw(
@@ -379,7 +382,7 @@ class PanelClient:
         as an order, so it needs a reservation like a real ``add``.
         """
         if b"add" in body.lower():
-            self._gate(reservation, key)
+            self._gate(reservation)
         shown = body.replace(KEY_SLOT, f"{REDACTED}:{key.label}".encode() if key else b"")
         if key is not None:
             sent = body.replace(KEY_SLOT, _form_quote(key.reveal()))
@@ -410,7 +413,7 @@ class PanelClient:
         """
         for call in calls:
             if is_spending_action(call.params.get("action")):
-                self._gate(call.reservation, call.key)
+                self._gate(call.reservation)
         if self.limiter is not None:
             for _ in calls:
                 self.limiter.acquire()
@@ -453,7 +456,7 @@ class PanelClient:
         return self._exchange(request, method, target, ctype, body, honour_429, polite)
 
     @staticmethod
-    def _gate(reservation: Reservation | None, key: Secret | None) -> None:
+    def _gate(reservation: Reservation | None) -> None:
         if reservation is None:
             raise SpendGateError("a request that can spend needs a reservation from the guard")
         try:

@@ -220,6 +220,7 @@ class Panel:
         self._offered: dict[str, bool] = {}
         self._multi_action: str | None = None
         self._placed: list[tuple[Wallet, str]] = []
+        self._released = 0
         self._links = 0
 
     # -- context ---------------------------------------------------------------------------
@@ -300,8 +301,9 @@ class Panel:
         """A wallet that may spend ``budget``: a fresh sandbox tenant when a control API is
         there, else the main key, within the cap and its balance."""
         if self.controlled:
-            key = self.control.mint_tenant(max(budget * 2, SANDBOX_BALANCE))
-            return Wallet(key, sandbox=True)
+            # Whole units, so the opening balance suits any money precision of the panel.
+            opening = max((budget * 2).to_integral_value(ROUND_CEILING), SANDBOX_BALANCE)
+            return Wallet(self.control.mint_tenant(opening), sandbox=True)
         wallet = Wallet(self.main_key())
         return self._real_wallet(wallet, budget)
 
@@ -629,10 +631,12 @@ class Panel:
 
     # -- the end of the run ----------------------------------------------------------------
 
-    def cleanup(self) -> None:
-        """Ask to cancel every order placed from a real wallet (sandbox money needs no care)."""
+    def release(self) -> None:
+        """Ask to cancel the orders placed from real wallets since the last release (sandbox
+        money needs no care): called after every test, so real money comes back early."""
+        fresh, self._released = self._placed[self._released :], len(self._placed)
         by_key: dict[str, tuple[Secret, list[str]]] = {}
-        for wallet, order_id in self._placed:
+        for wallet, order_id in fresh:
             if not wallet.sandbox:
                 by_key.setdefault(wallet.label, (wallet.key, []))[1].append(order_id)
         if not by_key or self._offered.get("cancel") is False:

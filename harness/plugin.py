@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[RUN_KEY] = HarnessRun(panel_config)
     config.pluginmanager.register(fixtures, "smm_harness_fixtures")
-    config.pluginmanager.register(scenarios, "smm_harness_scenarios")
+    config.pluginmanager.register(scenarios.collect, "smm_harness_scenarios")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(SUITE_DIR), *scenarios.default_paths()]
 
@@ -185,6 +185,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
         run = _run(item.config)
         if run is not None:
             run.judge = None
+            # Cancel what the test ordered with real money, unjudged: it is housekeeping.
+            run.panel.release()
 
 
 @pytest.hookimpl(wrapper=True)

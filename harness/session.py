@@ -85,17 +85,13 @@ class HarnessRun:
 
     def close(self) -> None:
         """Cancel what can be cancelled, then read closing balances; notes problems met."""
-        problems = self.problems
         self.judge = None
-        try:
-            self.panel.cleanup()
-        except CheckFailure as failure:
-            problems.append(f"cleanup: {failure}")
+        self.panel.release()
         for wallet in self.guard.wallets():
             try:
                 self.guard.close(wallet, self.panel.read_balance(wallet.key))
             except CheckFailure as failure:
-                problems.append(f"closing balance of {wallet.label}: {failure.message}")
+                self.problems.append(f"closing balance of {wallet.label}: {failure.message}")
 
 
 RUN_KEY = pytest.StashKey[HarnessRun]()

@@ -19,8 +19,11 @@ __all__ = [
     "decimal_places",
     "id_text",
     "money",
+    "order_spellings",
     "order_status",
+    "refill_spellings",
     "refill_status",
+    "signed_money",
 ]
 
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")

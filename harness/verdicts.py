@@ -2,8 +2,9 @@
 
 Each clause ends PASS, NON-STRICT, FAIL or N/A. Aggregation: FAIL > NON-STRICT > PASS, and N/A
 only when nothing else was recorded (with the reasons given). A FAIL on a clause that is not
-MUST is reported NON-STRICT: only MUST clauses can fail a run. The book lives on
-``config.stash`` under :data:`BOOK_KEY`; evidence is kept for failures only, and bounded.
+MUST is reported NON-STRICT: only MUST clauses can fail a run. The book belongs to the run
+kept on ``config.stash`` (``harness.session.RUN_KEY``); evidence is kept for failures only,
+and bounded.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-import pytest
-
 __all__ = [
-    "BOOK_KEY",
     "ClauseInfo",
     "ClauseOutcome",
     "Evidence",
@@ -197,6 +195,3 @@ class VerdictBook:
 
     def must_failed(self) -> bool:
         return any(o.verdict is Verdict.FAIL for o in self.outcomes())
-
-
-BOOK_KEY = pytest.StashKey[VerdictBook]()

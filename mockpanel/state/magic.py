@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
 from mockpanel.errors import DomainError, ErrorCode
@@ -67,6 +68,10 @@ def parse_magic_link(link: str) -> MagicLink | None:
     return MagicLink(outcome, int(raw_remains))
 
 
+# Every plain order plans this same (immutable) outcome: one object shared, not one per order.
+_COMPLETED: Final = Outcome(OrderStatus.COMPLETED, 0)
+
+
 def planned_outcome(magic: MagicLink | None, quantity: int) -> Outcome:
     """The outcome an order of ``quantity`` ends with when its lifecycle runs out.
 
@@ -75,7 +80,7 @@ def planned_outcome(magic: MagicLink | None, quantity: int) -> Outcome:
     remains (and the whole charge is refunded).
     """
     if magic is None or magic.outcome is MagicOutcome.COMPLETED:
-        return Outcome(OrderStatus.COMPLETED, 0)
+        return _COMPLETED
     if magic.outcome is MagicOutcome.CANCELED:
         return Outcome(OrderStatus.CANCELED, quantity)
     wanted = quantity // 2 if magic.remains is None else magic.remains

@@ -101,6 +101,8 @@ def check_amount(value: Decimal, places: int) -> Decimal:
 
 def format_money(amount: Decimal, places: int) -> str:
     """Fixed-point text with exactly ``places`` decimals, never an exponent (``"0.00001"``)."""
+    if amount.as_tuple().exponent == -places:  # stored amounts are quantized: nothing to round
+        return f"{amount:f}"
     return f"{quantize(amount, places):.{places}f}"
 
 

@@ -80,6 +80,7 @@ OrderListener = Callable[[OrderView], None]
 REAL_CLOCK_LEASE = 1.0
 _DAY = 86_400.0
 _START_COUNT_SPAN = 50_000
+_SHARED_CHARGES = 4096  # bounds the table of shared charges (a few hundred KiB at most)
 
 
 @dataclass(slots=True)
@@ -129,6 +130,10 @@ class PanelState:
         self._listeners: list[OrderListener] = []
         self._keys = KeyRing()
         self._ledger = Ledger(config.money_places)
+        # Every order starts with this refund (a Decimal is immutable, so all share one).
+        self._no_refund = quantize(Decimal(0), config.money_places)
+        # Charges seen so far, so equal charges share one Decimal (most orders repeat a few).
+        self._charges: dict[Decimal, Decimal] = {}
         self._books: dict[str, _Book] = {}
         self._orders: dict[str, Order] = {}
         self._refills: dict[str, Refill] = {}
@@ -249,14 +254,14 @@ class PanelState:
                 service=request.service,
                 link=request.link,
                 quantity=request.quantity,
-                charge=request.charge,
+                charge=self._shared_charge(request.charge),
                 currency=tenant.currency,
                 runs=request.runs,
                 interval=request.interval,
                 created_at=now,
                 planned=request.planned,
                 remains=request.quantity,
-                refunded=quantize(Decimal(0), self.config.money_places),
+                refunded=self._no_refund,
             )
             self._orders[order_id] = order
             book.order_ids.append(order_id)
@@ -563,6 +568,19 @@ class PanelState:
                     first = first or exc
         if first is not None:
             raise first
+
+    def _shared_charge(self, charge: Decimal) -> Decimal:
+        """The kept Decimal equal to ``charge`` (the first ``_SHARED_CHARGES`` distinct ones).
+
+        Every charge is quantized to the panel's places, so equal charges have the same
+        digits and exponent: sharing one object changes no answer, only the memory per order.
+        """
+        shared = self._charges.get(charge)
+        if shared is not None:
+            return shared
+        if len(self._charges) < _SHARED_CHARGES:
+            self._charges[charge] = charge
+        return charge
 
     def _book(self, tenant: Tenant) -> _Book:
         book = self._books.get(tenant.id)

@@ -25,7 +25,7 @@ from mockpanel.profiles import Profile
 from mockpanel.state import PanelState, Tenant
 from mockpanel.wire import render
 from mockpanel.wire.actions import Call
-from mockpanel.wire.faults import ANSWERS, FaultPlan
+from mockpanel.wire.faults import ANSWERS, NO_FAULTS, FaultPlan
 from mockpanel.wire.hints import hint_for
 from mockpanel.wire.journal import FaultNote
 from mockpanel.wire.jsontext import Json, dumps
@@ -88,7 +88,7 @@ def _record(
     faults: tuple[FaultNote, ...] = (),
 ) -> None:
     state: PanelState = app[STATE]
-    app[JOURNAL].record(
+    app[JOURNAL].note(
         time=state.clock.now(),
         tenant=None if tenant is None else tenant.id,
         action=params.get("action"),
@@ -113,7 +113,8 @@ async def api(request: web.Request) -> web.StreamResponse:
     params: dict[str, str] = {}
     tenant: Tenant | None = None
     try:
-        _charge(limiter, "ip", request.remote or "unknown")
+        if limiter is not None:  # request.remote asks the transport: only when it counts
+            _charge(limiter, "ip", request.remote or "unknown")
         params = await read_params(
             request,
             profile.wire.encodings,
@@ -130,6 +131,10 @@ async def api(request: web.Request) -> web.StreamResponse:
         return render.json_response(profile, reply)
 
     plan: FaultPlan = app[FAULTS].take(params.get("action"), None if tenant is None else tenant.id)
+    if plan is NO_FAULTS:  # the usual case: no delay, no answer replaced, nothing to note
+        reply = _run(app, tenant, params)
+        _record(app, tenant, params, reply.status, reply.body)
+        return render.json_response(profile, reply)
     notes = plan.notes()
     sleep = app[SLEEP]
     if delay := plan.delay(after=False):

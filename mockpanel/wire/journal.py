@@ -124,16 +124,52 @@ class Delivery:
         }
 
 
+# An exchange noted on the hot path but not yet built: Exchange's fields in order, the params
+# already redacted (the key never waits in the buffer) but not yet wrapped read-only.
+_Noted = tuple[
+    int, float, "str | None", "str | None", dict[str, str], "int | None", Json,
+    tuple[FaultNote, ...],
+]
+
+
+def _redacted_copy(params: Mapping[str, str]) -> dict[str, str]:
+    fields = dict(params)
+    for name in _SECRET_FIELDS & fields.keys():
+        fields[name] = REDACTED
+    return fields
+
+
 class Journal:
-    """The last ``size`` records, oldest first; sequence numbers never repeat, even on clear."""
+    """The last ``size`` records, oldest first; sequence numbers never repeat, even on clear.
+
+    The API view notes each exchange as a plain tuple (:meth:`note`); it becomes an
+    :class:`Exchange` only when someone reads the journal, which most requests never see.
+    """
 
     __slots__ = ("_entries", "_next_seq")
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError(f"journal size must be at least 1, got {size}")
-        self._entries: deque[Exchange | Delivery] = deque(maxlen=size)
+        self._entries: deque[Exchange | Delivery | _Noted] = deque(maxlen=size)
         self._next_seq = 1
+
+    def note(
+        self,
+        *,
+        time: float,
+        tenant: str | None,
+        action: str | None,
+        params: Mapping[str, str],
+        status: int | None,
+        response: Json,
+        faults: tuple[FaultNote, ...] = (),
+    ) -> None:
+        """:meth:`record` without building the :class:`Exchange` now (the per-request path)."""
+        self._entries.append(
+            (self._take_seq(), time, tenant, action, _redacted_copy(params), status, response,
+             faults)
+        )
 
     def record(
         self,
@@ -188,13 +224,27 @@ class Journal:
         return len(self._entries)
 
     def _of(self, kind: type[R], tenant: str | None) -> tuple[R, ...]:
+        self._build_noted()
         return tuple(
             entry
             for entry in self._entries
             if isinstance(entry, kind) and (tenant is None or entry.tenant == tenant)
         )
 
+    def _build_noted(self) -> None:
+        """Turn every noted tuple into its :class:`Exchange`, in place and in order."""
+        if any(type(entry) is tuple for entry in self._entries):
+            self._entries = deque(
+                (_built(entry) if isinstance(entry, tuple) else entry for entry in self._entries),
+                maxlen=self._entries.maxlen,
+            )
+
     def _take_seq(self) -> int:
         seq = self._next_seq
         self._next_seq += 1
         return seq
+
+
+def _built(noted: _Noted) -> Exchange:
+    seq, time, tenant, action, params, status, response, faults = noted
+    return Exchange(seq, time, tenant, action, MappingProxyType(params), status, response, faults)

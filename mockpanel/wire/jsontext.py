@@ -14,6 +14,7 @@ the exact (slower) path below, which also raises the loud errors.
 from __future__ import annotations
 
 import json
+from _json import encode_basestring_ascii, make_encoder
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final, TypeAlias, cast
@@ -33,16 +34,23 @@ def dumps(value: Json, *, indent: int | None = None) -> str:
     """
     if _plain(value):
         if indent is None:
-            return _COMPACT(value)
+            return "".join(_COMPACT(value, 0))
         return json.dumps(value, indent=indent, separators=(",", ": "), allow_nan=False)
     parts: list[str] = []
     _encode(value, parts, indent, 0)
     return "".join(parts)
 
 
-# The C encoder's compact output equals the exact path's; its ``encode`` is a bound method of a
-# stateless encoder (nothing in it changes after construction).
-_COMPACT: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+def _not_plain(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON")  # unreachable after _plain
+
+
+# The C encoder behind ``json.dumps``, built once (``json.dumps`` builds one per call): its
+# compact output equals the exact path's. It keeps no state between calls; no circular-
+# reference markers, as _plain has already walked the value.
+_COMPACT: Final = make_encoder(
+    None, _not_plain, encode_basestring_ascii, None, ":", ",", False, False, False
+)
 # Exact types only: a subclass (an enum, a Mapping that is not a dict) may encode differently.
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 

@@ -37,6 +37,7 @@ READ_TIMEOUT: Final = 10.0
 _MEDIA_TYPES: Final = MappingProxyType(
     {Encoding.FORM: "application/x-www-form-urlencoded", Encoding.JSON: "application/json"}
 )
+_FORM_MEDIA: Final = _MEDIA_TYPES[Encoding.FORM]
 _UTF8_CHARSETS: Final = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
@@ -54,13 +55,26 @@ def _checked_text(text: str, what: str) -> str:
     return text
 
 
-def _unique(pairs: Iterable[tuple[str, str]], where: str) -> dict[str, str]:
+def _unique(
+    pairs: Iterable[tuple[str, str]], where: str, *, utf8: bool = False
+) -> dict[str, str]:
+    """``pairs`` as a dict, refusing repeats; ``utf8``: the texts are known to be valid UTF-8
+    (decoded strictly from bytes), so the surrogate check has nothing to find."""
     fields: dict[str, str] = {}
     for name, value in pairs:
         if name in fields:
             _bad(f"field {name!r} is repeated in the {where}")
-        fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
+        if utf8:
+            fields[name] = value
+        else:
+            fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
     return fields
+
+
+def _split_plain(text: str) -> list[tuple[str, str]]:
+    # parse_qsl's result for a text with no "%" and no "+" (nothing to unquote), without its
+    # per-field unquote calls: empty pieces skipped, a piece without "=" has an empty value.
+    return [(name, value) for name, _, value in (p.partition("=") for p in text.split("&") if p)]
 
 
 def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
@@ -71,10 +85,14 @@ def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
     """
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        if "%" in text or "+" in text:
+            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        else:
+            pairs = _split_plain(text)
     except UnicodeDecodeError:
         _bad(f"the {where} is not valid UTF-8")
-    return _unique(pairs, where)
+    # From bytes, strict UTF-8 decoding and strict unquoting cannot yield a lone surrogate.
+    return _unique(pairs, where, utf8=isinstance(raw, bytes))
 
 
 def _no_constants(name: str) -> NoReturn:
@@ -130,6 +148,8 @@ def _json_kind(value: object) -> str:
 def _encoding_of(request: web.BaseRequest) -> Encoding | None:
     """The body encoding a request declares, or ``None`` for a media type we never decode
     (or a charset other than UTF-8 and its ASCII subset)."""
+    if request.headers.get("Content-Type") == _FORM_MEDIA:  # the usual header, no parameters
+        return Encoding.FORM
     charset = request.charset
     if charset is not None and charset.lower() not in _UTF8_CHARSETS:
         return None

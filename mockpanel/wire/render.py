@@ -127,7 +127,8 @@ def _decimal(value: Decimal, style: NumberStyle) -> Json:
 
 
 def _money(profile: Profile, amount: Decimal, style: NumberStyle) -> Json:
-    return _decimal(Decimal(_format_money(amount, profile.money_places)), style)
+    text = _format_money(amount, profile.money_places)
+    return text if style is NumberStyle.STRING else Decimal(text)
 
 
 def _flag(value: bool, style: FlagStyle) -> Json:

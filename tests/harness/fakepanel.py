@@ -42,6 +42,7 @@ class FakePanel:
     bodies: list[bytes] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     orders: dict[str, tuple[str, int, Decimal]] = field(default_factory=dict)
+    cancelled: set[str] = field(default_factory=set)
 
     def error(self, message: str, key: str = "") -> web.Response:
         if self.defects.echo_key and key:
@@ -83,10 +84,7 @@ class FakePanel:
             )
         if action == "cancel":
             ids = [i.strip() for i in params.get("orders", "").split(",") if i.strip()]
-            return web.json_response(
-                [{"order": int(i) if i.isdigit() else i,
-                  "cancel": {"error": "Incorrect order ID"}} for i in ids]
-            )
+            return web.json_response([self.cancel(key, i) for i in ids])
         if action in ("refill", "refill_status"):
             return self.error("Incorrect order ID" if action == "refill" else "Refill not found")
         if self.defects.unknown_action_html:
@@ -108,11 +106,21 @@ class FakePanel:
         self.orders[order_id] = (key, count, charge)
         return web.json_response({"order": int(order_id)})
 
+    def cancel(self, key: str, order_id: str) -> dict[str, object]:
+        shown: object = int(order_id) if order_id.isdigit() else order_id
+        owner, _, charge = self.orders.get(order_id, ("", 0, Decimal(0)))
+        if owner != key or order_id in self.cancelled:
+            return {"order": shown, "cancel": {"error": "Incorrect order ID"}}
+        self.cancelled.add(order_id)
+        self.balances[key] += charge
+        return {"order": shown, "cancel": 1}
+
     def status_body(self, key: str, order_id: str) -> dict[str, str]:
         owner, count, charge = self.orders.get(order_id, ("", 0, Decimal(0)))
         if owner != key:
             return {"error": "Incorrect order ID"}
-        return {"charge": f"{charge:.2f}", "start_count": "0", "status": "Pending",
+        status = "Canceled" if order_id in self.cancelled else "Pending"
+        return {"charge": f"{charge:.2f}", "start_count": "0", "status": status,
                 "remains": str(count), "currency": "USD"}
 
     def status(self, key: str, order_id: str) -> web.Response:

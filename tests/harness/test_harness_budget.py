@@ -129,12 +129,24 @@ def test_with_a_cap_of_zero_no_add_is_ever_sent(
     result.stdout.fnmatch_lines(["*not allowed by the spend cap*", "spent 0* of cap 0 *"])
 
 
-def test_with_a_budget_spending_is_measured_and_capped(
+def test_with_a_budget_orders_are_cancelled_and_the_spend_measured(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     panel = FakePanel()
     result = _run_suite(pytester, monkeypatch, panel, "--panel-max-spend=0.10")
-    spent = Decimal("10.00") - panel.balances[KEY] + Decimal("1.00") - panel.balances[SECOND_KEY]
-    assert panel.actions.count("add") > 0
+    assert panel.orders, "some orders fitted the budget"
+    assert set(panel.orders) == panel.cancelled  # every order was cancelled, so refunded
+    assert panel.balances == {KEY: Decimal("10.00"), SECOND_KEY: Decimal("1.00")}
+    result.stdout.fnmatch_lines(["spent 0.00 of cap 0.10 *"])
+
+
+def test_the_cap_bounds_what_a_panel_that_never_refunds_can_take(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = FakePanel()
+    panel.cancel = lambda key, order_id: {"order": order_id,  # type: ignore[method-assign]
+                                          "cancel": {"error": "Cannot cancel"}}
+    result = _run_suite(pytester, monkeypatch, panel, "--panel-max-spend=0.10")
+    spent = Decimal("11.00") - panel.balances[KEY] - panel.balances[SECOND_KEY]
     assert Decimal(0) < spent <= Decimal("0.10")
-    result.stdout.fnmatch_lines([f"spent {spent} of cap 0.10*"])
+    result.stdout.fnmatch_lines([f"spent {spent} of cap 0.10 *"])

@@ -225,7 +225,8 @@ def test_pytest_reads_cli_env_and_ini_together(
         "panel_max_spend = 1.5\npanel_request_rate = 2\npanel_clauses = ADD-* GEN-001\n"
     )
     pytester.makepyfile(
-        test_config="""
+        # A name no module of the outer run has (test modules are imported by basename).
+        test_inner_resolved_config="""
         from decimal import Decimal
         from harness.session import RUN_KEY
 
@@ -239,7 +240,8 @@ def test_pytest_reads_cli_env_and_ini_together(
             assert config.clauses == ("ADD-*", "GEN-001")
         """
     )
-    result = pytester.runpytest_inprocess("test_config.py", "--panel-order-timeout=3")
+    result = pytester.runpytest_inprocess("test_inner_resolved_config.py",
+                                          "--panel-order-timeout=3")
     result.assert_outcomes(passed=1)
 
 

@@ -41,7 +41,7 @@ def verdict(result: pytest.RunResult, clause: str) -> str:
 
 
 def test_inert_without_a_panel_url(clean: pytest.Pytester) -> None:
-    clean.makepyfile(test_other="def test_ok():\n    assert True\n")
+    clean.makepyfile(test_inner_other="def test_ok():\n    assert True\n")
     result = clean.runpytest_inprocess()
     result.assert_outcomes(passed=1)
     output = "\n".join(result.outlines)
@@ -127,7 +127,7 @@ def test_a_broken_panel_fails_the_clause_it_breaks(clean: pytest.Pytester) -> No
 
 def test_own_tests_reuse_the_fixtures_and_record_verdicts(clean: pytest.Pytester) -> None:
     clean.makepyfile(
-        test_mine="""
+        test_inner_mine="""
         import pytest
         from harness.checks import CheckFailure, Grade, require
         from harness.judge import NotApplicable
@@ -152,7 +152,7 @@ def test_own_tests_reuse_the_fixtures_and_record_verdicts(clean: pytest.Pytester
     )
     with serve(FakePanel()) as url:
         result = clean.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}",
-                                           "test_mine.py", "-rs")
+                                           "test_inner_mine.py", "-rs")
     result.assert_outcomes(passed=2, skipped=1, failed=1)
     assert verdict(result, "BAL-002") == "PASS"
     assert verdict(result, "SVC-007") == "NON-STRICT"
@@ -160,17 +160,17 @@ def test_own_tests_reuse_the_fixtures_and_record_verdicts(clean: pytest.Pytester
     result.stdout.fnmatch_lines([
         "LIFE-005 * N/A * harness error: ZeroDivisionError: oops",
         "HOOK-001 * N/A * feature not offered: no webhooks here",
-        "*test_mine.py:*: N/A: feature not offered: no webhooks here",
+        "*test_inner_mine.py:*: N/A: feature not offered: no webhooks here",
     ])
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # a harness error never certifies
 
 
 def test_unknown_clauses_are_refused(clean: pytest.Pytester) -> None:
-    clean.makepyfile(test_typo='import pytest\n\n@pytest.mark.clause("ADD-999")\n'
+    clean.makepyfile(test_inner_typo='import pytest\n\n@pytest.mark.clause("ADD-999")\n'
                                "def test_x():\n    pass\n")
     with serve(FakePanel()) as url:
         result = clean.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}",
-                                           "test_typo.py")
+                                           "test_inner_typo.py")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown clause(s) ADD-999*"])
 

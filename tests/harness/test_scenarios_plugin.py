@@ -149,7 +149,7 @@ def test_a_panel_that_refunds_nothing_on_cancel_fails_the_cancel_scenario(
     ])
     assert verdicts(result)["CANCEL-003"] == "FAIL"
     assert "Traceback" not in output
-    assert "scenarios.py:" not in output
+    assert "harness/scenarios/" not in output
     assert KEY not in output
     assert TOKEN not in output
     assert "NOT CERTIFIED" in output
@@ -207,7 +207,7 @@ def test_a_broken_scenario_file_is_a_collection_error_naming_file_and_pointer(
         "    expect:\n      - {outcome: ok}\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(scenarios, "scenario_folder", lambda: folder)
+    monkeypatch.setattr(scenarios.collect, "scenario_folder", lambda: folder)
     result = clean.runpytest_inprocess(
         str(folder), "--panel-url=http://127.0.0.1:9/api/v2", "--panel-key=unused-key",
         "-p", "no:cacheprovider",
@@ -226,7 +226,7 @@ def one_scenario(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tex
     folder = pytester.mkdir("own")
     name = text.split("\n", 1)[0].removeprefix("name: ")
     (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.setattr(scenarios, "scenario_folder", lambda: folder)
+    monkeypatch.setattr(scenarios.collect, "scenario_folder", lambda: folder)
     return folder
 
 

@@ -102,3 +102,18 @@ async def test_the_panels_journal_is_bounded_by_journal_size_with_a_tenant_view(
     assert [entry["tenant"] for entry in mine["exchanges"]] == [one, one]
     assert first not in json.dumps(everything, default=str)
     assert second not in json.dumps(everything, default=str)
+
+
+def test_a_noted_exchange_reads_back_as_the_recorded_one_without_its_key() -> None:
+    noted, recorded = Journal(5), Journal(5)
+    fields = {"key": "secret-key-1", "action": "balance", "x": "1"}
+    for journal, write in ((noted, noted.note), (recorded, recorded.record)):
+        write(time=2.0, tenant="t1", action="balance", params=fields, status=200,
+              response={"balance": "1.00"}, faults=(FaultNote(1, "delay"),))
+        _delivery(journal, "t1", 1, DeliveryOutcome.DELIVERED)
+    assert "secret-key-1" not in repr(noted._entries)  # redacted before it is buffered
+    assert noted.entries() == recorded.entries()
+    assert [e.seq for e in noted.entries()] == [1]
+    assert noted.deliveries()[0].seq == 2
+    assert dict(noted.entries("t1")[0].params) == {"key": REDACTED, "action": "balance", "x": "1"}
+    assert fields["key"] == "secret-key-1"  # the caller's fields are not touched

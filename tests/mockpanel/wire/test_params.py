@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.wire.params import decode_json, decode_urlencoded
@@ -54,3 +58,23 @@ def test_urlencoded_refusals_say_why(raw: bytes | str, detail: str) -> None:
         decode_urlencoded(raw, "form body")
     assert raised.value.code is ErrorCode.BAD_REQUEST
     assert detail in raised.value.params["detail"]
+
+
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_characters="%+", blacklist_categories=("Cs",)), max_size=8),
+        max_size=6,
+    )
+)
+def test_an_unescaped_form_splits_exactly_as_parse_qsl_does(pieces: list[str]) -> None:
+    # The fast path (no "%" and no "+": nothing to unquote) must agree with parse_qsl on
+    # empty pieces, pieces without "=", several "=" and repeats.
+    text = "&".join(pieces)
+    expected = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    names = [name for name, _ in expected]
+    if len(set(names)) < len(names):
+        with pytest.raises(DomainError) as refused:
+            decode_urlencoded(text.encode("utf-8"), "form body")
+        assert refused.value.code is ErrorCode.BAD_REQUEST
+    else:
+        assert list(decode_urlencoded(text.encode("utf-8"), "form body").items()) == expected
