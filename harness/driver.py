@@ -133,9 +133,6 @@ class Catalog:
     def of_type(self, *types: str) -> list[Service]:
         return [s for s in self.services if s.type in types]
 
-    def ids(self) -> frozenset[str]:
-        return frozenset(s.id for s in self.services)
-
     def unknown_id(self) -> str:
         """A service id the catalogue does not hold."""
         numeric = [int(s.id) for s in self.services if s.id.isdigit()]

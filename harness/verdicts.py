@@ -128,9 +128,6 @@ class VerdictBook:
     def knows(self, clause_id: str) -> bool:
         return clause_id in self._clauses
 
-    def level(self, clause_id: str) -> str:
-        return self._clauses[clause_id].level
-
     def effective(self, clause_id: str, verdict: Verdict) -> Verdict:
         """FAIL counts as FAIL only on MUST clauses; elsewhere it is NON-STRICT."""
         if verdict is Verdict.FAIL and self._clauses[clause_id].level != "MUST":

@@ -78,7 +78,8 @@ def _is_url(value: str) -> bool:
     head = value[:8].lower()
     if not (head.startswith("http://") or head.startswith("https://")):
         return False
-    if not value.isprintable() or any(ch.isspace() for ch in value):
+    # The only whitespace character str.isprintable() lets through is the space itself.
+    if not value.isprintable() or " " in value:
         return False
     try:
         host = urlsplit(value).hostname

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -71,10 +71,17 @@ def _unique(
     return fields
 
 
-def _split_plain(text: str) -> list[tuple[str, str]]:
-    # parse_qsl's result for a text with no "%" and no "+" (nothing to unquote), without its
-    # per-field unquote calls: empty pieces skipped, a piece without "=" has an empty value.
+def _split(text: str) -> list[tuple[str, str]]:
+    # parse_qsl's pairs before unquoting: empty pieces skipped, a piece without "=" has an
+    # empty value, only the first "=" splits.
     return [(name, value) for name, _, value in (p.partition("=") for p in text.split("&") if p)]
+
+
+def _unquoted(part: str) -> str:
+    # parse_qsl's unquoting of one name or value, skipped when there is nothing to unquote.
+    if "%" in part or "+" in part:
+        return unquote(part.replace("+", " "), encoding="utf-8", errors="strict")
+    return part
 
 
 def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
@@ -85,10 +92,11 @@ def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
     """
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        # What parse_qsl(text, keep_blank_values=True, errors="strict") returns, with one
+        # unquote call per escaped part instead of two per field.
+        pairs = _split(text)
         if "%" in text or "+" in text:
-            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
-        else:
-            pairs = _split_plain(text)
+            pairs = [(_unquoted(name), _unquoted(value)) for name, value in pairs]
     except UnicodeDecodeError:
         _bad(f"the {where} is not valid UTF-8")
     # From bytes, strict UTF-8 decoding and strict unquoting cannot yield a lone surrogate.
