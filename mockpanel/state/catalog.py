@@ -7,14 +7,15 @@ interprets; adding a type is adding a row, never a branch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import Final
 
 from mockpanel.errors import ErrorCode
-from mockpanel.state.money import MAX_AMOUNT
+from mockpanel.state.money import MAX_AMOUNT, smallest_chargeable
 
 __all__ = [
     "MAX_COUNT",
@@ -28,6 +29,7 @@ __all__ = [
     "Service",
     "ServiceType",
     "TypeRule",
+    "chargeable_catalog",
     "default_catalog",
 ]
 
@@ -269,6 +271,27 @@ class Service:
     def rule(self) -> TypeRule:
         """The ``add`` rules of this service's type."""
         return TYPE_RULES[self.type]
+
+
+def chargeable_catalog(services: Iterable[Service], places: int) -> tuple[Service, ...]:
+    """``services`` as a panel keeping ``places`` decimals must advertise them.
+
+    A per-1000 service whose minimum order would cost less than half a money step (service 2's
+    10 views at 0.001 per 1000 on a two-decimal INR panel) cannot honour its minimum; such a
+    panel advertises the least quantity that costs something instead, and leaves out a
+    service that no quantity up to its maximum can be charged for. Advertised min..max is then
+    exactly what ``add`` accepts.
+    """
+    kept: list[Service] = []
+    for service in services:
+        if service.rule.pricing is PricingRule.PER_THOUSAND:
+            least = smallest_chargeable(service.rate, places)
+            if least > service.max:
+                continue
+            if least > service.min:
+                service = replace(service, min=least)
+        kept.append(service)
+    return tuple(kept)
 
 
 def default_catalog() -> tuple[Service, ...]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 from mockpanel.config import MockConfig
 from mockpanel.profiles import Profile
 from mockpanel.state import ManualClock, PanelState, RealClock, StateConfig, default_catalog
+from mockpanel.state.catalog import chargeable_catalog
 
 __all__ = ["new_state", "open_tenants", "state_config"]
 
 
 def state_config(profile: Profile, config: MockConfig) -> StateConfig:
     """The state a profile implies: its service types, money places, ids, currency, cancels."""
-    catalog = tuple(s for s in default_catalog() if s.type in profile.services.types)
+    offered = (s for s in default_catalog() if s.type in profile.services.types)
+    catalog = chargeable_catalog(offered, profile.money_places)
     return StateConfig(
         catalog=catalog,
         money_places=profile.money_places,

@@ -98,3 +98,26 @@ def test_config_refuses_bad_catalogues_and_settings() -> None:
         StateConfig(money_places=13)
     with pytest.raises(ValueError, match="id_style"):
         StateConfig(id_style="uuid")  # type: ignore[arg-type]
+
+
+def test_chargeable_catalog_raises_minimums_that_would_cost_nothing() -> None:
+    from decimal import Decimal
+
+    from mockpanel.state.catalog import chargeable_catalog
+    from mockpanel.state.money import per_thousand
+
+    catalog = default_catalog()
+    at_five = chargeable_catalog(catalog, 5)
+    at_two = chargeable_catalog(catalog, 2)
+    cheap_five = next(s for s in at_five if s.id == 2)
+    cheap_two = next(s for s in at_two if s.id == 2)
+    assert cheap_five.min == 10  # 10 x 0.001 / 1000 = 0.00001: chargeable at five places
+    assert cheap_two.min == 5000  # the least quantity worth 0.01 after rounding half up
+    assert per_thousand(cheap_two.rate, cheap_two.min, 2) == Decimal("0.01")
+    assert per_thousand(cheap_two.rate, cheap_two.min - 1, 2) == 0
+    for service in at_two:
+        if service.rule.pricing.name == "PER_THOUSAND":
+            assert per_thousand(service.rate, service.min, 2) > 0
+    # Flat-priced services keep their minimum whatever the precision.
+    flat = [s for s in catalog if s.rule.pricing.name == "FLAT"]
+    assert all(s in at_two for s in flat)

@@ -99,3 +99,24 @@ async def test_insufficient_funds_changes_nothing(make_panel: MakePanel, name: s
     )
     assert await panel.balance(key) == Decimal("0.5")
     assert (await panel.control("GET", "/state"))[1]["orders"] == []
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+async def test_every_advertised_minimum_of_a_per_1000_service_is_accepted_and_charged(
+    make_panel: MakePanel, name: str
+) -> None:
+    """What ``services`` advertises is what ``add`` takes: a two-decimal panel raises the
+    minimum of a very cheap service rather than refusing its own advertised minimum."""
+    panel = await make_panel(name)
+    key = await panel.tenant("1000000")
+    _, catalogue = await panel.api(key=key, action="services")
+    tried = 0
+    for row in catalogue:
+        if row.get("type") not in ("Default", "default"):
+            continue
+        before = await panel.balance(key)
+        order = await panel.place(key, quantity=int(row["min"]), service=str(row["service"]))
+        tried += 1
+        assert order
+        assert await panel.balance(key) < before, f"service {row['service']} charged nothing"
+    assert tried >= 1
