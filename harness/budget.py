@@ -2,9 +2,9 @@
 
 Every request that can spend (an ``add``) must present a :class:`Reservation` taken from the
 :class:`SpendGuard` for the wallet it uses; the HTTP client refuses to send it otherwise, so the
-cap holds structurally, not by the suite's good manners. With a cap of 0 every reservation on a
-real wallet is refused, hence no ``add`` at all. Wallets minted through a control API hold
-sandbox money: they are accounted separately and not held to the cap.
+cap holds structurally, not by the suite's good manners. With a cap of 0 every reservation is
+refused, hence no ``add`` at all, whatever the wallet. Above 0, wallets minted through a control
+API hold sandbox money: they are accounted separately and not held to the cap.
 
 What the run spent is measured from balance deltas (opening minus closing balance of every
 wallet that spent), never assumed from the charges the panel claims.
@@ -126,7 +126,7 @@ class SpendGuard:
 
     def can_spend(self, wallet: Wallet) -> bool:
         """Whether any spending on ``wallet`` is possible at all (false with a cap of 0)."""
-        return wallet.sandbox or self.remaining > 0
+        return self.cap > 0 and (wallet.sandbox or self.remaining > 0)
 
     def open(self, wallet: Wallet, balance: Decimal) -> None:
         """Record ``wallet``'s balance before its first spending request (first call wins)."""
@@ -146,7 +146,7 @@ class SpendGuard:
             raise ValueError("a worst case cannot be negative")
         if wallet not in self._opening:
             raise RuntimeError(f"open {wallet.label} with its balance before spending from it")
-        if not wallet.sandbox and (self.cap == 0 or self.committed + worst_case > self.cap):
+        if self.cap == 0 or (not wallet.sandbox and self.committed + worst_case > self.cap):
             self._refused += 1
             raise SpendRefused(worst_case, self.remaining)
         reservation = Reservation(wallet, worst_case)

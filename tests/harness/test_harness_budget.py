@@ -65,11 +65,23 @@ def test_a_debit_above_the_worst_case_still_counts() -> None:
         guard.reserve(MAIN, Decimal("0.31"))
 
 
-def test_sandbox_wallets_are_not_held_to_the_cap() -> None:
-    guard = opened("0", MAIN, SANDBOX)
+def test_sandbox_wallets_are_not_held_to_a_cap_above_zero() -> None:
+    guard = opened("0.01", MAIN, SANDBOX)
     guard.reserve(SANDBOX, Decimal(50))
     assert guard.can_spend(SANDBOX)
     assert guard.committed == Decimal(0)
+    with pytest.raises(SpendRefused):
+        guard.reserve(MAIN, Decimal("0.02"))
+
+
+def test_a_cap_of_zero_refuses_every_wallet_sandbox_included() -> None:
+    """"With --panel-max-spend 0 nothing that could cost money is sent": no add at all."""
+    guard = opened("0", MAIN, SANDBOX)
+    for wallet in (MAIN, SANDBOX):
+        assert not guard.can_spend(wallet)
+        with pytest.raises(SpendRefused):
+            guard.reserve(wallet, Decimal("0.00001"))
+    assert guard.report().requests == 0
 
 
 def test_a_wallet_must_be_opened_before_spending() -> None:
