@@ -11,7 +11,7 @@ echo "== mypy (strict on harness and mockpanel)"
 .venv/bin/mypy
 echo "== pytest"
 set +e
-.venv/bin/pytest "$@"
+.venv/bin/pytest -n 2 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

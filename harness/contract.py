@@ -52,6 +52,7 @@ __all__ = [
     "is_canonical",
     "registry",
     "schema",
+    "schema_documents",
     "service_types",
     "validate",
 ]
@@ -221,6 +222,12 @@ def _relpath_parts(name: str, direction: str) -> tuple[str, str]:
 def _relpath(name: str, direction: str) -> str:
     direction, name = _relpath_parts(name, direction)
     return f"{direction}/{name}.json"
+
+
+def schema_documents() -> dict[str, dict[str, Any]]:
+    """A private, mutable copy of every ``schemas/v2`` document by path relative to ``v2/``
+    (for tools that rewrite them, such as :mod:`harness.openapi`)."""
+    return copy.deepcopy({relpath: dict(document) for relpath, document in _documents().items()})
 
 
 @functools.cache

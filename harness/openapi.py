@@ -20,16 +20,14 @@ import copy
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from importlib.resources.abc import Traversable
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import quote, unquote, urldefrag, urljoin
 
 from harness import __version__
-from harness.contract import BASE_URI, REQUEST_FORMS
-from harness.resources import schemas_dir
+from harness.contract import BASE_URI, REQUEST_FORMS, schema_documents
 
 __all__ = [
     "API_PATH",
@@ -94,7 +92,7 @@ def component_name(relpath: str) -> str:
 
 def build_openapi() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document, built afresh from the schema files."""
-    documents = _load_documents(schemas_dir() / "v2")
+    documents = schema_documents()
     components = embed_schemas(documents)
     paths = {operation_path(form): {"post": _operation(form, components)} for form in REQUEST_FORMS}
     document: dict[str, Any] = {
@@ -213,34 +211,6 @@ def _webhook_operation(components: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---- embedding ----------------------------------------------------------------------------
-
-
-def _load_documents(root: Traversable) -> dict[str, dict[str, Any]]:
-    """Every ``*.json`` under ``root`` by relative path, each checked to carry its own ``$id``."""
-    documents: dict[str, dict[str, Any]] = {}
-    for relpath, item in sorted(_walk(root, "")):
-        if not relpath.endswith(".json"):
-            continue
-        try:
-            document = json.loads(item.read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise OpenAPIBuildError(f"schemas/v2/{relpath} is not valid JSON: {error}") from None
-        expected = BASE_URI + relpath
-        if not isinstance(document, dict) or document.get("$id", expected) != expected:
-            raise OpenAPIBuildError(f"schemas/v2/{relpath} must be an object with $id {expected}")
-        documents[relpath] = document
-    if not documents:
-        raise OpenAPIBuildError("schemas/v2 holds no schema files")
-    return documents
-
-
-def _walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, Traversable]]:
-    for item in folder.iterdir():
-        relpath = f"{prefix}{item.name}"
-        if item.is_dir():
-            yield from _walk(item, relpath + "/")
-        elif item.is_file():
-            yield relpath, item
 
 
 def embed_schemas(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

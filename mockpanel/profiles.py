@@ -349,6 +349,18 @@ _R = RefillStatus
 _T = ServiceType
 _N = NumberStyle
 
+# Panels that answer errors with real HTTP codes (seeds 000 and 004): 400 for a bad request,
+# 401 for the key, 402 for funds, 404 for unknown ids, 429 when throttled.
+_REAL_HTTP_STATUSES: Final = _statuses(
+    400,
+    {
+        401: (_E.MISSING_KEY, _E.INVALID_KEY),
+        402: (_E.INSUFFICIENT_FUNDS,),
+        404: (_E.UNKNOWN_ORDER, _E.UNKNOWN_SERVICE, _E.UNKNOWN_REFILL),
+        429: (_E.RATE_LIMITED,),
+    },
+)
+
 # PerfectPanel's own strings where they are attested ("Invalid API key", "Incorrect order ID",
 # "Incorrect service ID", "Not enough funds on balance", "Quantity less than minimal N",
 # "Refill not found"); the request-shape errors say what was wrong, because a reference mock
@@ -454,15 +466,7 @@ SMMPREMIUM: Final = replace(
     ),
     errors=_errors(
         _PP_ERRORS,
-        statuses=_statuses(
-            400,
-            {
-                401: (_E.MISSING_KEY, _E.INVALID_KEY),
-                402: (_E.INSUFFICIENT_FUNDS,),
-                404: (_E.UNKNOWN_ORDER, _E.UNKNOWN_SERVICE, _E.UNKNOWN_REFILL),
-                429: (_E.RATE_LIMITED,),
-            },
-        ),
+        statuses=_REAL_HTTP_STATUSES,
     ),
     currency="INR",
     money_places=2,
@@ -538,15 +542,7 @@ EXTENDED: Final = replace(
     ),
     errors=_errors(
         _PP_ERRORS,
-        statuses=_statuses(
-            400,
-            {
-                401: (_E.MISSING_KEY, _E.INVALID_KEY),
-                402: (_E.INSUFFICIENT_FUNDS,),
-                404: (_E.UNKNOWN_ORDER, _E.UNKNOWN_SERVICE, _E.UNKNOWN_REFILL),
-                429: (_E.RATE_LIMITED,),
-            },
-        ),
+        statuses=_REAL_HTTP_STATUSES,
     ),
     numbers=Numbers(service_id=_N.STRING, webhook=_N.NUMBER),  # its webhook sample's numbers
     services=ServiceList(
