@@ -94,7 +94,6 @@ harness_args=(
     --panel-control-url "$control_url"
     --panel-profile "$profile"
     --panel-max-spend 5
-    --panel-request-rate 1000
     -p no:cacheprovider
     -o asyncio_default_fixture_loop_scope=function
 )

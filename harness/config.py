@@ -9,6 +9,7 @@ control token) are never repeated in a message.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import math
 import os
 import random
@@ -30,6 +31,7 @@ __all__ = [
     "OptionSpec",
     "PanelConfig",
     "add_options",
+    "default_request_rate",
     "resolve",
     "resolve_values",
 ]
@@ -38,6 +40,9 @@ _T = TypeVar("_T")
 
 DEFAULT_ORDER_TIMEOUT = 120.0
 DEFAULT_REQUEST_RATE = 5.0
+# A panel on this machine (a mock, a local staging copy) is not someone's production server:
+# politeness would only slow the run down, so its default limit is effectively none.
+LOOPBACK_REQUEST_RATE = 1000.0
 _CLAUSE_PATTERN = re.compile(r"[A-Z*?\[][A-Z0-9*?\[\]!-]*")
 
 
@@ -81,7 +86,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                f"(default {DEFAULT_ORDER_TIMEOUT:g})."),
     OptionSpec("panel_request_rate", "--panel-request-rate", "PANEL_REQUEST_RATE",
                f"the harness's own politeness limit in requests per second "
-               f"(default {DEFAULT_REQUEST_RATE:g})."),
+               f"(default {DEFAULT_REQUEST_RATE:g}; {LOOPBACK_REQUEST_RATE:g} for a panel on "
+               f"a loopback address)."),
     OptionSpec("panel_clauses", "--panel-clause", "PANEL_CLAUSES",
                "run only tests citing these clauses: an id or a glob like 'ADD-*'; repeatable "
                "(comma-separated in the environment and ini).", multiple=True),
@@ -182,6 +188,18 @@ def _fail(raw: Raw, message: str, *, secret: bool = False) -> pytest.UsageError:
 
 def _text(raw: Raw) -> str:
     return raw.value if isinstance(raw.value, str) else ",".join(raw.value)
+
+
+def default_request_rate(url: str) -> float:
+    """The politeness limit when none is given: none to speak of for a loopback panel."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return LOOPBACK_REQUEST_RATE
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return LOOPBACK_REQUEST_RATE if loopback else DEFAULT_REQUEST_RATE
 
 
 def _url(raw: Raw) -> str:
@@ -288,7 +306,7 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         if order_timeout <= 0:
             raise _fail(raw, "must be more than 0 seconds")
 
-    request_rate = DEFAULT_REQUEST_RATE
+    request_rate = default_request_rate(url)
     if "panel_request_rate" in picked:
         raw = picked["panel_request_rate"]
         request_rate = _number(raw, _finite_float, "a number of requests per second")

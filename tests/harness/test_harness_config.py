@@ -255,3 +255,25 @@ def test_pytest_reports_a_bad_value_as_a_usage_error(
                                           "--panel-key=k")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*environment variable PANEL_MAX_SPEND*decimal amount*"])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://panel.example/api/v2", 5.0),
+        ("http://127.0.0.1:8080/api/v2", 1000.0),
+        ("http://127.3.2.1/api/v2", 1000.0),
+        ("http://localhost:9000/api/v2", 1000.0),
+        ("http://[::1]:9000/api/v2", 1000.0),
+        ("http://10.0.0.5/api/v2", 5.0),
+    ],
+)
+def test_politeness_default_depends_on_whether_the_panel_is_on_loopback(
+    url: str, expected: float
+) -> None:
+    config = config_from(cli={"panel_url": url, "panel_key": "k"})
+    assert config is not None
+    assert config.request_rate == expected
+    explicit = config_from(cli={"panel_url": url, "panel_key": "k", "panel_request_rate": "2"})
+    assert explicit is not None
+    assert explicit.request_rate == 2.0
