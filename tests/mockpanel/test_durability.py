@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 import threading
@@ -20,14 +17,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from served import Served, served
 
 from mockpanel.config import MockConfig
 from mockpanel.state import ManualClock, PanelState, StateConfig, StateFileError
@@ -48,72 +44,6 @@ _REQUEST_TIMEOUT = 10.0
 
 def charge_of(quantity: int) -> Decimal:
     return (RATE * quantity / 1000).quantize(Decimal("0.00001"))
-
-
-class Server:
-    """``python -m mockpanel serve --port 0 ...`` and the base URL its banner announced."""
-
-    def __init__(self, *options: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockpanel", "serve", "--port", "0", *options],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        assert self.process.stdout is not None
-        self._pump = threading.Thread(target=self._read, args=(self.process.stdout,))
-        self._pump.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith("Press Ctrl-C"):
-                self._ready.set()
-        self._ready.set()  # EOF: it ended (or never started)
-
-    def wait_ready(self) -> str:
-        if not self._ready.wait(_STARTUP_LIMIT) or self.process.poll() is not None:
-            self.stop()
-            pytest.fail(f"mockpanel did not start: {self.lines} {self.stderr()}")
-        match = re.search(r"^  API URL:\s+(\S+)/api/v2$", "\n".join(self.lines), re.MULTILINE)
-        assert match is not None, self.lines
-        return match.group(1)
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(_STARTUP_LIMIT)
-        self._pump.join()
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(_STARTUP_LIMIT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        self._pump.join()
-        return code
-
-    def stderr(self) -> str:
-        assert self.process.stderr is not None
-        if self.process.poll() is None:
-            return ""
-        with self.process.stderr:
-            return self.process.stderr.read()
-
-
-@contextmanager
-def serving(*options: str) -> Iterator[tuple[Server, str]]:
-    server = Server(*options)
-    try:
-        yield server, server.wait_ready()
-    finally:
-        server.stop()
-        with suppress(ValueError):  # already read and closed
-            server.stderr()
 
 
 def exchange(request: urllib.request.Request) -> tuple[int, Any]:
@@ -201,8 +131,9 @@ def test_kill_9_under_concurrent_orders_loses_nothing(tmp_path: Path) -> None:
     command = (
         "--state", str(state_file), "--key", f"{KEY}={OPENING}", "--control-token", TOKEN,
     )  # fmt: skip
-    first = Server(*command)
-    base_url = first.wait_ready()
+    first = Served(command)
+    first.wait_ready()
+    base_url = first.base_url
     with Load(base_url) as load:
         deadline = time.monotonic() + _LOAD_LIMIT
         while load.count() < KILL_AFTER_ACKS and time.monotonic() < deadline:
@@ -213,7 +144,8 @@ def test_kill_9_under_concurrent_orders_loses_nothing(tmp_path: Path) -> None:
     assert len(acked) >= KILL_AFTER_ACKS
     assert load.failures > 0  # the kill really landed in the middle of requests
 
-    with serving(*command) as (_, base_url):  # the same --key: must not reset the balance
+    with served(*command) as server:  # the same --key: must not reset the balance
+        base_url = server.base_url
         snapshot = state_of(base_url)
         orders = {o["id"]: o for o in snapshot["orders"]}
         for order_id, charge in acked.items():
@@ -244,7 +176,8 @@ def test_a_restart_keeps_orders_money_and_a_manual_clock(tmp_path: Path) -> None
     state_file = str(tmp_path / "panel.db")
     command = ("--state", state_file, "--key", f"{KEY}=10", "--control-token", TOKEN,
                "--clock", "manual")  # fmt: skip
-    with serving(*command) as (server, base_url):
+    with served(*command) as server:
+        base_url = server.base_url
         assert f"  state:       {state_file}" in server.lines
         _, placed = api(
             base_url,
@@ -262,7 +195,8 @@ def test_a_restart_keeps_orders_money_and_a_manual_clock(tmp_path: Path) -> None
             )
         )
         before = state_of(base_url)
-    with serving(*command) as (_, base_url):  # stopped with SIGTERM this time
+    with served(*command) as server:  # stopped with SIGTERM this time
+        base_url = server.base_url
         after = state_of(base_url)
         assert after == before
         assert after["now"] == 4.5
