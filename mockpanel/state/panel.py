@@ -461,7 +461,9 @@ class PanelState:
     def _end(self) -> None:
         try:
             self._depth -= 1
-            if self._depth == 0:
+            # Most operations only read: nothing to commit, nobody to tell (checked inline,
+            # as this runs twice per API request).
+            if self._depth == 0 and (self._changes or self._heard):
                 try:
                     self._commit()
                 finally:

@@ -62,10 +62,17 @@ def _plain(value: object) -> bool:
     if kind in _SCALARS:
         return True
     if kind is dict:
-        members = cast("dict[object, object]", value)
-        return all(type(name) is str for name in members) and all(map(_plain, members.values()))
+        # One pass, scalar members checked inline: answers are mostly flat objects of
+        # scalars, and a multi-status has a hundred of them.
+        for name, member in cast("dict[object, object]", value).items():
+            if type(name) is not str:
+                return False
+            if type(member) not in _SCALARS and not _plain(member):
+                return False
+        return True
     if kind is list or kind is tuple:
-        return all(map(_plain, cast("Sequence[object]", value)))
+        items = cast("Sequence[object]", value)
+        return all(type(item) in _SCALARS or _plain(item) for item in items)
     return False
 
 

@@ -1,0 +1,61 @@
+"""Read-only calls skip the commit and the listeners only when they really changed nothing.
+
+``PanelState._end`` commits and delivers only when the operation recorded a change or heard
+of one; a read that settles a due timer has changed the state, so it must still be written
+and told. These pin that down for the calls the API makes on every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mockpanel.state import ManualClock, OrderStatus, PanelState, StateConfig, Tenant
+
+LINK = "https://instagram.com/p/abc"
+
+Read = Callable[[PanelState, Tenant, str], object]
+
+READS: dict[str, Read] = {
+    "authenticate": lambda panel, tenant, key: panel.authenticate(key),
+    "balance": lambda panel, tenant, key: panel.balance(tenant),
+}
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+def test_a_read_that_settles_a_timer_commits_and_tells(tmp_path: Path, read: Read) -> None:
+    path = tmp_path / "state.db"
+    clock = ManualClock()
+    panel = PanelState.open(path, StateConfig(), clock)
+    tenant, key = panel.create_tenant(Decimal(5))
+    order = panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
+    heard: list[tuple[str, OrderStatus]] = []
+    panel.subscribe(lambda view: heard.append((view.id, view.status)))
+
+    read(panel, tenant, key)  # nothing due yet: nothing to hear
+    assert heard == []
+    clock.advance(3)  # past the pending time, without a call that settles
+    read(panel, tenant, key)
+    assert heard == [(order.id, OrderStatus.IN_PROGRESS)]
+    panel.close()
+
+    reopened = PanelState.open(path, StateConfig(), ManualClock())
+    assert reopened.order(tenant, order.id).status is OrderStatus.IN_PROGRESS
+    reopened.close()
+
+
+def test_reads_in_memory_leave_nothing_for_the_next_write_to_repeat() -> None:
+    clock = ManualClock()
+    panel = PanelState(StateConfig(), clock)
+    tenant, key = panel.create_tenant(Decimal(5))
+    order = panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
+    heard: list[tuple[str, OrderStatus]] = []
+    panel.subscribe(lambda view: heard.append((view.id, view.status)))
+    clock.advance(3)
+    assert panel.authenticate(key) == tenant
+    assert panel.balance(tenant) == Decimal(5) - order.charge
+    panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
+    assert heard == [(order.id, OrderStatus.IN_PROGRESS)]  # told once, not again later
