@@ -32,19 +32,11 @@ __all__ = [
     "Exchange",
     "FaultNote",
     "Journal",
-    "redacted",
 ]
 
 REDACTED = "[redacted]"
 _SECRET_FIELDS = frozenset({"key"})
 R = TypeVar("R", "Exchange", "Delivery")
-
-
-def redacted(params: Mapping[str, str]) -> Mapping[str, str]:
-    """A read-only copy of ``params`` with every secret field's value replaced."""
-    return MappingProxyType(
-        {name: REDACTED if name in _SECRET_FIELDS else value for name, value in params.items()}
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +175,10 @@ class Journal:
         faults: tuple[FaultNote, ...] = (),
     ) -> Exchange:
         """Append an exchange (redacting ``params``), dropping the oldest record when full."""
-        entry = Exchange(
-            self._take_seq(), time, tenant, action, redacted(params), status, response, faults
-        )
+        entry = _built(
+            (self._take_seq(), time, tenant, action, _redacted_copy(params), status, response,
+             faults)
+        )  # fmt: skip
         self._entries.append(entry)
         return entry
 
