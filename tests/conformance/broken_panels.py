@@ -69,10 +69,12 @@ __all__ = [
 ]
 
 PROFILE = "reference"
-# Black-box runs poll real time: orders stay Pending (cancellable) for half a second, then
-# finish half a second later, so a lifecycle the harness follows takes about a second.
+# Black-box runs poll real time: orders stay Pending (cancellable) for 0.8 s, then finish
+# 0.2 s later, so a lifecycle the harness follows takes about a second (one poll). Pending is
+# the long phase because the harness must see it right after an order on a loaded machine
+# (a status word defect shows only there); nothing needs to catch In progress.
 BLACK_BOX_TIMINGS = LifecycleTimings(
-    order_pending=0.5, order_in_progress=0.5, refill_pending=0.5, refill_in_progress=0.5
+    order_pending=0.8, order_in_progress=0.2, refill_pending=0.8, refill_in_progress=0.2
 )
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "run_harness",
     "serve_broken",
     "serve_profile",
+    "summary_of",
 ]
 
 BROKEN_PANELS_SCRIPT = Path(__file__).with_name("broken_panels.py")
@@ -97,6 +98,16 @@ def read_verdicts(lines: Sequence[str]) -> Verdicts:
         elif not line.startswith("    "):
             clause = None
     return Verdicts(rows, {cid: tuple(tests) for cid, tests in evidence.items()})
+
+
+def summary_of(lines: Sequence[str]) -> str:
+    """The run's conformance section (verdict table, evidence, totals) and all that follows
+    it (pytest's short summary, any warnings): the whole story of a run for an assertion
+    message, however long the output after the table grows."""
+    for index, line in enumerate(lines):
+        if "SMM panel API v2 conformance" in line:
+            return "\n".join(lines[index:])
+    return "\n".join(lines[-200:])
 
 
 @contextmanager

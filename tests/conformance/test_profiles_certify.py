@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from harness_runs import Keys, mint_key, read_verdicts, run_harness, serve_profile
+from harness_runs import Keys, mint_key, read_verdicts, run_harness, serve_profile, summary_of
 
 from harness.config import OPTIONS
 from mockpanel.profiles import PROFILES
@@ -42,7 +42,7 @@ def test_the_harness_certifies_every_mock_profile(
         mint_key(url, keys.token, keys.second, SECOND_BALANCE)
         result = run_harness(pytester, url, keys, max_spend="5", controlled=True, extra=extra)
     verdicts = read_verdicts(result.outlines)
-    summary = "\n".join(result.outlines[-60:])
+    summary = summary_of(result.outlines)
 
     assert verdicts.failed() == set(), summary
     assert result.ret == pytest.ExitCode.OK, summary
