@@ -8,16 +8,30 @@ API hold sandbox money: they are accounted separately and not held to the cap.
 
 What the run spent is measured from balance deltas (opening minus closing balance of every
 wallet that spent), never assumed from the charges the panel claims.
+
+Under pytest-xdist (``harness.parallel``) a guard may be given a :class:`SpendLedger`, so that
+the cap holds across workers; :meth:`SpendGuard.export` and :meth:`SpendGuard.merge` carry a
+worker's spend to the controller, which reports the run as a whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Protocol
 
 from harness.redaction import Secret
 
-__all__ = ["Reservation", "SpendGuard", "SpendRefused", "SpendReport", "Wallet"]
+__all__ = [
+    "Reservation",
+    "SpendGuard",
+    "SpendLedger",
+    "SpendRefused",
+    "SpendReport",
+    "Wallet",
+]
 
 
 class SpendRefused(Exception):
@@ -102,27 +116,80 @@ class SpendReport:
         return text
 
 
+class SpendLedger(Protocol):
+    """Commitments of the other processes of a parallel run (``harness.parallel``)."""
+
+    def others(self) -> Decimal: ...
+
+    def claim(self, total: Decimal, cap: Decimal) -> bool: ...
+
+    def publish(self, total: Decimal) -> None: ...
+
+
+@dataclass(slots=True)
+class _Balances:
+    """One wallet's opening and closing balances, with when they were read (epoch seconds)."""
+
+    label: str
+    sandbox: bool
+    opening: Decimal
+    opened_at: float
+    closing: Decimal | None = None
+    closed_at: float | None = None
+
+    def fold(self, other: _Balances) -> None:
+        """Keep the earliest opening and the latest closing (a real wallet shared by workers)."""
+        if other.opened_at < self.opened_at:
+            self.opening, self.opened_at = other.opening, other.opened_at
+        if other.closed_at is not None and (
+            self.closed_at is None or other.closed_at > self.closed_at
+        ):
+            self.closing, self.closed_at = other.closing, other.closed_at
+
+
 class SpendGuard:
     """Reservations against the cap, and opening/closing balances of every wallet that spent."""
 
-    def __init__(self, cap: Decimal) -> None:
+    def __init__(
+        self,
+        cap: Decimal,
+        *,
+        ledger: SpendLedger | None = None,
+        before_spending: Callable[[Wallet], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if cap < 0:
             raise ValueError("the spend cap cannot be negative")
         self.cap = cap
+        self._ledger = ledger
+        self._before_spending = before_spending
+        self._clock = clock
         self._reservations: list[Reservation] = []
         self._opening: dict[Wallet, Decimal] = {}
         self._closing: dict[Wallet, Decimal] = {}
+        self._times: dict[Wallet, list[float | None]] = {}
         self._refused = 0
+        # What other processes reported (a controller merging its workers' exports).
+        self._merged_committed = Decimal(0)
+        self._merged_requests = 0
+        self._merged_refused = 0
+        self._merged_wallets: dict[str, _Balances] = {}
 
     @property
-    def committed(self) -> Decimal:
+    def _own_committed(self) -> Decimal:
         return sum(
             (r.committed for r in self._reservations if not r.wallet.sandbox), Decimal(0)
         )
 
     @property
+    def committed(self) -> Decimal:
+        """What this guard's reservations (and any merged worker's) hold against the cap."""
+        return self._own_committed + self._merged_committed
+
+    @property
     def remaining(self) -> Decimal:
-        return max(self.cap - self.committed, Decimal(0))
+        others = self._ledger.others() if self._ledger is not None else Decimal(0)
+        return max(self.cap - self.committed - others, Decimal(0))
 
     def can_spend(self, wallet: Wallet) -> bool:
         """Whether any spending on ``wallet`` is possible at all (false with a cap of 0)."""
@@ -130,11 +197,15 @@ class SpendGuard:
 
     def open(self, wallet: Wallet, balance: Decimal) -> None:
         """Record ``wallet``'s balance before its first spending request (first call wins)."""
-        self._opening.setdefault(wallet, balance)
+        if wallet not in self._opening:
+            self._opening[wallet] = balance
+            self._times[wallet] = [self._clock(), None]
 
     def close(self, wallet: Wallet, balance: Decimal) -> None:
         """Record ``wallet``'s balance at the end of the run (last call wins)."""
         self._closing[wallet] = balance
+        now = self._clock()
+        self._times.setdefault(wallet, [now, None])[1] = now
 
     def wallets(self) -> tuple[Wallet, ...]:
         """Wallets with an opening balance, in the order they were opened."""
@@ -146,12 +217,21 @@ class SpendGuard:
             raise ValueError("a worst case cannot be negative")
         if wallet not in self._opening:
             raise RuntimeError(f"open {wallet.label} with its balance before spending from it")
-        if self.cap == 0 or (not wallet.sandbox and self.committed + worst_case > self.cap):
+        if self.cap == 0 or (not wallet.sandbox and not self._fits(worst_case)):
             self._refused += 1
             raise SpendRefused(worst_case, self.remaining)
+        if self._before_spending is not None:
+            # Every order starts with a reservation: a parallel run shares the clock from here.
+            self._before_spending(wallet)
         reservation = Reservation(wallet, worst_case)
         self._reservations.append(reservation)
         return reservation
+
+    def _fits(self, worst_case: Decimal) -> bool:
+        total = self._own_committed + worst_case
+        if self._ledger is not None:
+            return self._ledger.claim(total, self.cap)  # atomically against the other workers
+        return self.committed + worst_case <= self.cap
 
     def settle(self, reservation: Reservation, debited: Decimal, *, accepted: bool) -> None:
         """Record what a request really took (a balance delta) and whether it was accepted.
@@ -161,26 +241,82 @@ class SpendGuard:
         """
         reservation.measured = debited
         reservation.accepted = accepted
+        if self._ledger is not None and not reservation.wallet.sandbox:
+            self._ledger.publish(self._own_committed)
+
+    def _own_balances(self) -> list[_Balances]:
+        rows = []
+        for wallet, opening in self._opening.items():
+            opened_at, closed_at = self._times[wallet]
+            assert opened_at is not None
+            rows.append(_Balances(wallet.label, wallet.sandbox, opening, opened_at,
+                                  self._closing.get(wallet), closed_at))
+        return rows
+
+    def export(self) -> dict[str, object]:
+        """This guard's own spend, JSON-serialisable (money as decimal strings), for
+        :meth:`merge` in the controller of a parallel run."""
+        return {
+            "committed": str(self._own_committed),
+            "requests": sum(1 for r in self._reservations if not r.wallet.sandbox),
+            "refused": self._refused,
+            "wallets": [
+                {"label": b.label, "sandbox": b.sandbox, "opening": str(b.opening),
+                 "opened_at": b.opened_at,
+                 "closing": None if b.closing is None else str(b.closing),
+                 "closed_at": b.closed_at}
+                for b in self._own_balances()
+            ],
+        }
+
+    def merge(self, exported: Mapping[str, object], *, origin: str) -> None:
+        """Add a worker's :meth:`export`. A real wallet shared by workers is measured from its
+        earliest opening to its latest closing balance (never counted twice); a sandbox
+        wallet is the worker's own (``origin`` keeps equal labels of two workers apart)."""
+        self._merged_committed += Decimal(str(exported["committed"]))
+        self._merged_requests += int(str(exported["requests"]))
+        self._merged_refused += int(str(exported["refused"]))
+        wallets = exported["wallets"]
+        if not isinstance(wallets, list):
+            raise ValueError("exported wallets must be a list")
+        for raw in wallets:
+            closing = raw["closing"]
+            row = _Balances(str(raw["label"]), bool(raw["sandbox"]), Decimal(raw["opening"]),
+                            float(raw["opened_at"]),
+                            None if closing is None else Decimal(closing),
+                            None if raw["closed_at"] is None else float(raw["closed_at"]))
+            self._fold_into(self._merged_wallets, row, origin)
+
+    @staticmethod
+    def _fold_into(rows: dict[str, _Balances], row: _Balances, origin: str) -> None:
+        key = f"{origin}/{row.label}" if row.sandbox else row.label
+        if key in rows:
+            rows[key].fold(row)
+        else:
+            rows[key] = row
 
     def report(self) -> SpendReport:
+        rows = {key: replace(row) for key, row in self._merged_wallets.items()}
+        for row in self._own_balances():
+            self._fold_into(rows, row, "self")
         spent = Decimal(0)
         sandbox = Decimal(0)
         unmeasured: list[str] = []
-        for wallet, opening in self._opening.items():
-            closing = self._closing.get(wallet)
-            if closing is None:
-                unmeasured.append(wallet.label)
+        for row in rows.values():
+            if row.closing is None:
+                unmeasured.append(row.label)
                 continue
-            if wallet.sandbox:
-                sandbox += opening - closing
+            if row.sandbox:
+                sandbox += row.opening - row.closing
             else:
-                spent += opening - closing
+                spent += row.opening - row.closing
         return SpendReport(
             cap=self.cap,
             committed=self.committed,
             spent=spent,
             sandbox_spent=sandbox,
-            requests=sum(1 for r in self._reservations if not r.wallet.sandbox),
-            refused=self._refused,
+            requests=sum(1 for r in self._reservations if not r.wallet.sandbox)
+            + self._merged_requests,
+            refused=self._refused + self._merged_refused,
             unmeasured=tuple(unmeasured),
         )

@@ -59,8 +59,11 @@ class Grade(Enum):
         return Verdict.FAIL if self is Grade.FAIL else Verdict.NON_STRICT
 
 
-class CheckFailure(Exception):
-    """A clause was broken; carries the (redacted) exchanges that show it."""
+class CheckFailure(AssertionError):
+    """A clause was broken; carries the (redacted) exchanges that show it.
+
+    An ``AssertionError``, so that reporters that tell a failed check from a crashed test
+    (Allure's "failed" against "broken") file a broken clause as a failure."""
 
     def __init__(
         self,

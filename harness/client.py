@@ -3,7 +3,8 @@
 Layers, outermost first::
 
     PanelClient.call / send_raw     build the request, enforce the spend gate, redact, record
-      TokenBucket                   the harness's own politeness limit (--panel-request-rate)
+      Limiter                       the harness's own politeness limit (--panel-request-rate):
+                                    a TokenBucket, or harness.parallel's SharedBucket under xdist
       429 Retry-After loop          bounded, and switchable off for the rate-limit tests
         Transport.send              bytes over the wire (http.client; replaceable in tests)
 
@@ -39,6 +40,7 @@ __all__ = [
     "Encoding",
     "Exchange",
     "HttpTransport",
+    "Limiter",
     "PanelClient",
     "RawResponse",
     "RetryPolicy",
@@ -225,6 +227,12 @@ class HttpTransport:
             conn.close()
 
 
+class Limiter(Protocol):
+    """The politeness limit: :meth:`acquire` blocks until one more request may leave."""
+
+    def acquire(self) -> float: ...
+
+
 class TokenBucket:
     """``rate`` requests per second with a burst of ``burst``; thread-safe, clock injectable."""
 
@@ -324,7 +332,7 @@ class PanelClient:
         url: str,
         *,
         transport: Transport,
-        limiter: TokenBucket | None = None,
+        limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
         secrets: SecretBook | None = None,
         sleep: Callable[[float], None] = time.sleep,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,6 +41,7 @@ _T = TypeVar("_T")
 
 DEFAULT_ORDER_TIMEOUT = 120.0
 DEFAULT_REQUEST_RATE = 5.0
+DEFAULT_EXAMPLES = 20
 # A panel on this machine (a mock, a local staging copy) is not someone's production server:
 # politeness would only slow the run down, so its default limit is effectively none.
 LOOPBACK_REQUEST_RATE = 1000.0
@@ -91,8 +93,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("panel_clauses", "--panel-clause", "PANEL_CLAUSES",
                "run only tests citing these clauses: an id or a glob like 'ADD-*'; repeatable "
                "(comma-separated in the environment and ini).", multiple=True),
+    OptionSpec("panel_report", "--panel-report", "PANEL_REPORT",
+               "directory for the publishable certificate: report.json, report.md and a "
+               "standalone report.html (created if absent)."),
     OptionSpec("panel_seed", "--panel-seed", "PANEL_SEED",
                "seed for the run's random choices (printed in the header to reproduce a run)."),
+    OptionSpec("panel_examples", "--panel-examples", "PANEL_EXAMPLES",
+               f"examples per property-based test (default {DEFAULT_EXAMPLES})."),
 )
 
 
@@ -119,6 +126,8 @@ class PanelConfig:
     request_rate: float = DEFAULT_REQUEST_RATE
     clauses: tuple[str, ...] = ()
     seed: int = field(default=0)
+    examples: int = DEFAULT_EXAMPLES
+    report_dir: Path | None = None
 
     @property
     def mode(self) -> Mode:
@@ -248,6 +257,13 @@ def _clauses(raw: Raw) -> tuple[str, ...]:
     return tuple(dict.fromkeys(patterns))
 
 
+def _path(raw: Raw) -> Path:
+    text = _text(raw).strip()
+    if not text or "\0" in text:
+        raise _fail(raw, "expected a directory path")
+    return Path(text).expanduser()
+
+
 def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None:
     """Validate the picked raw values into a config; ``None`` when no panel URL was given."""
     if "panel_url" not in picked:
@@ -319,6 +335,15 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
     if "panel_seed" in picked:
         seed = _number(picked["panel_seed"], int, "an integer")
 
+    examples = DEFAULT_EXAMPLES
+    if "panel_examples" in picked:
+        raw = picked["panel_examples"]
+        examples = _number(raw, int, "a whole number of examples")
+        if examples < 1:
+            raise _fail(raw, "must be at least 1 example")
+
+    report_dir = _path(picked["panel_report"]) if "panel_report" in picked else None
+
     return PanelConfig(
         url=url,
         key=key,
@@ -332,6 +357,8 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         request_rate=request_rate,
         clauses=clauses,
         seed=seed,
+        examples=examples,
+        report_dir=report_dir,
     )
 
 

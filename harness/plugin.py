@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 
 from harness import config as options
-from harness import fixtures, scenarios
+from harness import fixtures, parallel, scenarios
+from harness.allure_bridge import AllureBridge, allure_active
 from harness.budget import SpendRefused
+from harness.certificate import CertificatePlugin
 from harness.checks import CheckFailure
 from harness.control import ControlError
 from harness.judge import Judge, NotApplicable
@@ -40,6 +42,11 @@ _COLOURS = {Verdict.FAIL: "red", Verdict.NON_STRICT: "yellow", Verdict.PASS: "gr
 
 def _run(config: pytest.Config) -> HarnessRun | None:
     return config.stash.get(RUN_KEY, None)
+
+
+def _is_worker(run: HarnessRun) -> bool:
+    """An xdist worker: it runs tests and hands its verdicts to the controller, which reports."""
+    return run.shared is not None and not run.shared.plan.is_controller
 
 
 def _cited(item: pytest.Item) -> tuple[str, ...]:
@@ -62,16 +69,22 @@ def pytest_configure(config: pytest.Config) -> None:
     panel_config = options.resolve(config)
     if panel_config is None:
         return
-    if hasattr(config, "workerinput") or (config.getoption("numprocesses", None) or 0):
-        raise pytest.UsageError(
-            "--panel-url: the harness runs in one process (the spend cap and the verdicts "
-            "belong to one run); drop -n"
-        )
+    panel_config, shared = parallel.configure(config, panel_config)
     config.addinivalue_line(
         "markers", "clause(*ids): the clauses of schemas/clauses.yaml a harness test checks"
     )
-    config.stash[RUN_KEY] = HarnessRun(panel_config)
+    run = config.stash[RUN_KEY] = HarnessRun(panel_config, shared=shared)
+    if shared is not None and shared.plan.is_controller:
+        hooks = parallel.ControllerHooks(
+            shared.plan, run.book, run.guard, run.problems, run.cited
+        )
+        config.pluginmanager.register(hooks, "smm_harness_xdist")
     config.pluginmanager.register(fixtures, "smm_harness_fixtures")
+    # Checked writable now, written at sessionfinish (by the controller alone under xdist).
+    if panel_config.report_dir is not None and not _is_worker(run):
+        config.pluginmanager.register(CertificatePlugin(run, panel_config.report_dir))
+    if allure_active(config):
+        config.pluginmanager.register(AllureBridge(run), "smm_harness_allure")
     config.pluginmanager.register(scenarios.collect, "smm_harness_scenarios")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(SUITE_DIR), *scenarios.default_paths()]
@@ -106,11 +119,32 @@ def pytest_collection_modifyitems(
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+    for item in keep:
+        for cid in _cited(item):
+            run.cited.setdefault(cid, []).append(item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the header
+def pytest_sessionstart(session: pytest.Session) -> None:
+    run = _run(session.config)
+    if run is not None and not _is_worker(run) and not hasattr(session.config, "workerinput"):
+        run.detect_dialect()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     run = _run(config)
-    return header_lines(run.config) if run is not None else None
+    if run is None:
+        return None
+    lines = header_lines(run.config, run.dialect)
+    if run.shared is not None:
+        if run.control is not None:
+            mode = "each its own minted tenants; a test moving the clock keeps it"
+        elif run.config.max_spend > 0:
+            mode = "one shared politeness limit; money moves, so one test at a time"
+        else:
+            mode = "one shared politeness limit"
+        lines.append(f"smm-harness: workers: {run.shared.plan.workers} ({mode})")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,6 +187,12 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     judge = Judge(run.book, run.registry, item.nodeid, _cited(item))
     item.stash[_JUDGE_KEY] = judge
     run.judge = judge
+    if run.shared is not None:
+        # Black-box with a cap above 0: the given keys' balances move, so one test at a time.
+        run.shared.enter_test(
+            money_moves=run.control is None and run.config.max_spend > 0,
+            budgets_on_clock=run.control is not None and run.config.rate_limit is not None,
+        )
     try:
         return (yield)
     except BaseException as error:
@@ -186,7 +226,11 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
         if run is not None:
             run.judge = None
             # Cancel what the test ordered with real money, unjudged: it is housekeeping.
-            run.panel.release()
+            try:
+                run.panel.release()
+            finally:
+                if run.shared is not None:
+                    run.shared.leave_test()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -211,6 +255,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.close()
+    if _is_worker(run):
+        assert run.shared is not None
+        run.shared.close()
+        workeroutput = getattr(session.config, "workeroutput", {})
+        workeroutput[parallel.OUTPUT_KEY] = parallel.export_worker(
+            run.book, run.guard, run.problems, run.cited
+        )
+        return
     for clause in run.book.clause_ids():
         if not run.config.selects(clause):
             run.book.record_na(clause, NaReason.NOT_SELECTED.value, test="(selection)")
@@ -222,12 +274,19 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     run = _run(config)
-    if run is None:
+    if run is None or _is_worker(run):
         return
     terminalreporter.write_sep("=", "SMM panel API v2 conformance")
-    for text, verdict in summary_lines(
-        run.book.outcomes(), run.guard.report(), run.problems
-    ):
+    lines = summary_lines(run.book.outcomes(), run.guard.report(), run.problems,
+                          exit_status=int(exitstatus))
+    hooks = config.pluginmanager.get_plugin("smm_harness_xdist")
+    if isinstance(hooks, parallel.ControllerHooks) and hooks.lost:
+        # A worker's verdicts are missing: whatever the table says, nothing is certified.
+        conclusion, _ = lines[-1]
+        if "MUST clause(s) failed" not in conclusion:  # MUST failures say more; keep them
+            lines[-1] = (f"NOT CERTIFIED: the verdicts of {', '.join(hooks.lost)} are missing",
+                         Verdict.FAIL)
+    for text, verdict in lines:
         colour = _COLOURS.get(verdict) if verdict is not None else None
         if colour:
             terminalreporter.write_line(text, **{colour: True})

@@ -8,22 +8,54 @@ from collections.abc import Sequence
 from harness import __version__, contract
 from harness.budget import SpendReport
 from harness.config import PanelConfig
+from harness.fingerprint import DialectGuess
 from harness.verdicts import ClauseOutcome, Verdict
 
-__all__ = ["header_lines", "summary_lines", "verdict_counts"]
+__all__ = ["certified", "dialect_line", "header_lines", "summary_lines", "verdict_counts",
+           "verdict_line"]
 
 
-def header_lines(config: PanelConfig) -> list[str]:
+def header_lines(config: PanelConfig, dialect: DialectGuess | None = None) -> list[str]:
     """What makes a run reproducible: where, which dialect, which mode, what may be spent."""
     selection = ", ".join(config.clauses) if config.clauses else "all"
     rate = f"{config.rate_limit}/min advertised" if config.rate_limit else "not advertised"
-    return [
+    lines = [
         f"smm-harness {__version__}: panel {config.display_url} "
         f"(profile {config.profile}, mode {config.mode.value})",
         f"smm-harness: spend cap {config.max_spend} on the given keys, seed {config.seed}, "
         f"clauses {selection}, rate limit {rate}, politeness {config.request_rate:g} req/s, "
         f"contract {contract.contract_hash()[:12]}",
     ]
+    if dialect is not None:
+        lines.append(dialect_line(config.profile, dialect))
+    return lines
+
+
+def dialect_line(profile: str, guess: DialectGuess, *, evidence: int = 3) -> str:
+    """The detected dialect with its top evidence; a configured profile the detection
+    contradicts is flagged MISMATCH (one it cannot confirm, UNCONFIRMED)."""
+    head = f"dialect {guess.summary()}"
+    if profile != "auto":
+        flag = {True: "", False: " MISMATCH", None: " UNCONFIRMED"}[guess.agrees_with(profile)]
+        head = f"dialect configured {profile}, detected {guess.summary()}{flag}"
+    shown = "; ".join(guess.evidence[:evidence])
+    return f"smm-harness: {head}: {shown}" if shown else f"smm-harness: {head}"
+
+
+def certified(outcomes: Sequence[ClauseOutcome], exit_status: int) -> bool:
+    """No MUST clause failed and the run ended cleanly: a run stopped by an internal error, a
+    harness error or an interrupt proves nothing, whatever its verdicts say so far."""
+    return exit_status == 0 and not any(o.verdict is Verdict.FAIL for o in outcomes)
+
+
+def verdict_line(outcomes: Sequence[ClauseOutcome], exit_status: int) -> str:
+    """The run's one-line conclusion, the same on the terminal and in every report."""
+    failed = sum(1 for o in outcomes if o.verdict is Verdict.FAIL)
+    if failed:
+        return f"NOT CERTIFIED: {failed} MUST clause(s) failed"
+    if exit_status != 0:
+        return f"NOT CERTIFIED: the run did not end cleanly (exit status {exit_status})"
+    return "CERTIFIED: no MUST clause failed"
 
 
 def verdict_counts(outcomes: Sequence[ClauseOutcome]) -> dict[str, Counter[Verdict]]:
@@ -39,6 +71,7 @@ def summary_lines(
     spend: SpendReport,
     problems: Sequence[str] = (),
     *,
+    exit_status: int = 0,
     width: int = 120,
 ) -> list[tuple[str, Verdict | None]]:
     """The verdict table, the evidence of every failure, totals and spend.
@@ -63,12 +96,8 @@ def summary_lines(
         lines.append((f"{level}: {parts}", None))
     lines.append((spend.line(), None))
     lines += [(f"note: {problem}", None) for problem in problems]
-    verdict = (
-        f"NOT CERTIFIED: {len(failed)} MUST clause(s) failed"
-        if failed
-        else "CERTIFIED: no MUST clause failed"
-    )
-    lines.append((verdict, Verdict.FAIL if failed else Verdict.PASS))
+    ok = certified(outcomes, exit_status)
+    lines.append((verdict_line(outcomes, exit_status), Verdict.PASS if ok else Verdict.FAIL))
     return lines
 
 

@@ -192,3 +192,48 @@ class VerdictBook:
 
     def must_failed(self) -> bool:
         return any(o.verdict is Verdict.FAIL for o in self.outcomes())
+
+    # -- across processes (pytest-xdist) ------------------------------------------------------
+
+    def export(self) -> dict[str, object]:
+        """Everything recorded, JSON-serialisable, for :meth:`merge` in another process."""
+        exported: dict[str, object] = {}
+        with self._lock:
+            for cid, tally in self._tallies.items():
+                if not any(tally.counts.values()):
+                    continue
+                exported[cid] = {
+                    "counts": {v.value: n for v, n in tally.counts.items() if n},
+                    "na_reasons": list(tally.na_reasons),
+                    "messages": {v.value: m for v, m in tally.messages.items()},
+                    "evidence": {
+                        v.value: [[e.test, e.message, list(e.exchanges)] for e in kept]
+                        for v, kept in tally.evidence.items()
+                    },
+                }
+        return exported
+
+    def merge(self, exported: Mapping[str, object]) -> None:
+        """Add another book's :meth:`export` to this one: counts add up, reasons, messages
+        and evidence are kept within the same bounds as when recorded here, so the merged
+        book gives the verdicts one book recording everything would give."""
+        unknown = [cid for cid in exported if cid not in self._clauses]
+        if unknown:
+            raise KeyError(f"unknown clause(s) {', '.join(unknown)}: not in schemas/clauses.yaml")
+        with self._lock:
+            for cid, raw in exported.items():
+                if not isinstance(raw, Mapping):
+                    raise ValueError(f"{cid}: not an exported tally")
+                tally = self._tallies[cid]
+                for value, count in raw.get("counts", {}).items():
+                    tally.counts[Verdict(value)] += int(count)
+                for reason in raw.get("na_reasons", ()):
+                    if reason not in tally.na_reasons and len(tally.na_reasons) < MAX_NA_REASONS:
+                        tally.na_reasons.append(str(reason))
+                for value, message in raw.get("messages", {}).items():
+                    tally.messages.setdefault(Verdict(value), str(message))
+                for value, items in raw.get("evidence", {}).items():
+                    kept = tally.evidence.setdefault(Verdict(value), [])
+                    for test, message, exchanges in items:
+                        if len(kept) < MAX_EVIDENCE_PER_CLAUSE:
+                            kept.append(Evidence(str(test), str(message), tuple(exchanges)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,7 @@ def test_defaults() -> None:
     assert config.request_rate == DEFAULT_REQUEST_RATE
     assert config.clauses == ()
     assert config.seed == 7
+    assert config.examples == 20
 
 
 @pytest.mark.parametrize(
@@ -134,6 +136,8 @@ def test_bad_values_name_where_they_came_from(
         ("panel_request_rate", "-2", "more than 0"),
         ("panel_profile", "bad name!", "dialect name"),
         ("panel_seed", "x", "integer"),
+        ("panel_examples", "0", "at least 1"),
+        ("panel_examples", "2.5", "whole number"),
         ("panel_clauses", "add 003", "not a clause id"),
     ],
 )
@@ -277,3 +281,21 @@ def test_politeness_default_depends_on_whether_the_panel_is_on_loopback(
     explicit = config_from(cli={"panel_url": url, "panel_key": "k", "panel_request_rate": "2"})
     assert explicit is not None
     assert explicit.request_rate == 2.0
+
+
+def test_panel_report_is_a_directory_path_from_any_source() -> None:
+    base = {"panel_url": URL, "panel_key": "k"}
+    absent = config_from(cli=base)
+    assert absent is not None
+    assert absent.report_dir is None
+    cli = config_from(cli={**base, "panel_report": "out/cli"}, env={"PANEL_REPORT": "env"})
+    env = config_from(cli=base, env={"PANEL_REPORT": "out/env"}, ini={"panel_report": "ini"})
+    ini = config_from(cli=base, ini={"panel_report": " out/ini "})
+    assert cli is not None
+    assert cli.report_dir == Path("out/cli")
+    assert env is not None
+    assert env.report_dir == Path("out/env")
+    assert ini is not None
+    assert ini.report_dir == Path("out/ini")
+    with pytest.raises(pytest.UsageError, match=r"^environment variable PANEL_REPORT: .*path"):
+        config_from(cli=base, env={"PANEL_REPORT": "   "})

@@ -173,10 +173,3 @@ def test_unknown_clauses_are_refused(clean: pytest.Pytester) -> None:
                                            "test_inner_typo.py")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown clause(s) ADD-999*"])
-
-
-def test_parallel_runs_are_refused(clean: pytest.Pytester) -> None:
-    result = clean.runpytest_inprocess("--panel-url=http://127.0.0.1:9/api/v2",
-                                       "--panel-key=k", "-n", "2")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*runs in one process*"])

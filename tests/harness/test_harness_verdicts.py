@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from test_harness_checks import ERROR, ex
 
 from harness import contract
+from harness.budget import SpendGuard
 from harness.checks import DEFAULT_REGISTRY, CheckFailure, ErrorKind, Grade
 from harness.judge import Judge, NotApplicable
+from harness.report import summary_lines, verdict_line
 from harness.verdicts import (
     MAX_EVIDENCE_CHARS,
     MAX_EVIDENCE_PER_CLAUSE,
@@ -157,3 +160,19 @@ def test_expect_error_also_grades_the_4xx_meaning() -> None:
     assert j.expect_error(ex(None, ERROR, status=404), "AUTH-002", "refused",
                           kind=ErrorKind.AUTH)
     assert verdicts.outcome("ERR-004").verdict is Verdict.NON_STRICT
+
+
+def test_the_conclusion_needs_no_must_failure_and_a_clean_end() -> None:
+    """The terminal's last line and every report conclude alike: a harness error or an
+    interrupt (a non-zero exit with no MUST failure) certifies nothing."""
+    verdicts = book()
+    verdicts.record("A-001", Verdict.PASS, test="t1")
+    outcomes = verdicts.outcomes()
+    spend = SpendGuard(Decimal(0)).report()
+    assert verdict_line(outcomes, 0) == "CERTIFIED: no MUST clause failed"
+    assert summary_lines(outcomes, spend)[-1] == ("CERTIFIED: no MUST clause failed",
+                                                  Verdict.PASS)
+    assert summary_lines(outcomes, spend, exit_status=1)[-1] == (
+        "NOT CERTIFIED: the run did not end cleanly (exit status 1)", Verdict.FAIL)
+    verdicts.record("D-001", Verdict.FAIL, test="t2", message="broken")
+    assert verdict_line(verdicts.outcomes(), 1) == "NOT CERTIFIED: 1 MUST clause(s) failed"
