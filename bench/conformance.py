@@ -4,9 +4,10 @@ Each run gets a fresh ``mockpanel serve`` on the server core and runs ``pytest -
 --panel-control-url .../_mock --panel-max-spend 5`` from an empty temporary directory (so only
 the shipped suite is collected); the key and the control token go through the harness's
 ``PANEL_KEY`` / ``PANEL_CONTROL_TOKEN`` environment variables, not the command line. Three runs:
-the command as a user types it (the harness's default politeness of 5 requests/s included),
-the same with ``--panel-request-rate 1000`` (what the mock itself costs), and ``-n 2``. A run
-that cannot happen (pytest exit 2-5, e.g. the harness refusing ``-n``) is PENDING, with why.
+the command as a user types it (the harness's default politeness: none to speak of for a
+loopback panel), the same with ``--panel-request-rate 1000`` explicitly, and ``-n 2`` (two
+xdist workers, each with its own minted tenants). A run that cannot happen (pytest exit 2-5,
+e.g. pytest-xdist missing) is PENDING, with why.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Final
 
 __all__ = [
     "MAX_AMOUNT",
@@ -29,16 +30,28 @@ MAX_AMOUNT = Decimal(10) ** 15
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
+# The template of every context below; never used itself, only copied.
+_TEMPLATE: Final = Context(prec=60, rounding=ROUND_HALF_UP)
+
+
 def _context() -> Context:
-    # A fresh context per call: contexts are mutable, so none is kept at module level.
-    return Context(prec=60, rounding=ROUND_HALF_UP)
+    # A fresh context per call: contexts are mutable (flags), so none is shared. Copying the
+    # template costs a quarter of building one from keyword arguments.
+    return _TEMPLATE.copy()
 
 
 def quantum(places: int) -> Decimal:
     """The smallest amount at ``places`` decimal places (``places=5`` -> ``0.00001``)."""
+    found = _QUANTA.get(places)
+    if found is not None:  # every amount is quantized: the usual places are looked up
+        return found
     if places < 0:
         raise ValueError(f"places must be >= 0, got {places}")
     return Decimal(1).scaleb(-places)
+
+
+# Quanta for the places a currency can have (a Decimal is immutable, so sharing is safe).
+_QUANTA: Final = {places: Decimal(1).scaleb(-places) for places in range(13)}
 
 
 def quantize(amount: Decimal, places: int) -> Decimal:
@@ -101,8 +114,13 @@ def check_amount(value: Decimal, places: int) -> Decimal:
 
 def format_money(amount: Decimal, places: int) -> str:
     """Fixed-point text with exactly ``places`` decimals, never an exponent (``"0.00001"``)."""
-    if amount.as_tuple().exponent == -places:  # stored amounts are quantized: nothing to round
-        return f"{amount:f}"
+    text = f"{amount:f}"
+    # A stored amount is quantized already (its text has exactly ``places`` decimals): nothing
+    # to round. Read from the text, as ``as_tuple()`` builds a tuple of every digit.
+    point = text.find(".")
+    decimals = 0 if point < 0 else len(text) - point - 1
+    if decimals == places and amount.is_finite():
+        return text
     return f"{quantize(amount, places):.{places}f}"
 
 

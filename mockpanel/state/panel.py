@@ -145,6 +145,9 @@ class PanelState:
         self._heard: list[OrderView] = []
         self._depth = 0
         self._failure: StoreError | None = None
+        # One reusable context for every operation (``with self._operation:``): it holds no
+        # state of its own (the depth lives here), so nesting and threads are safe.
+        self._operation = _Operation(self)
         self._lease = 0.0 if isinstance(clock, ManualClock) else REAL_CLOCK_LEASE
         self._horizon = 0.0
         if store is not None:
@@ -171,7 +174,7 @@ class PanelState:
         store = Store.open(path, Fingerprint.of(config))
         try:
             state = cls(config, clock, store=store)
-            with state._operation():
+            with state._operation:
                 for key, balance in keys:
                     if state._keys.find(key) is None:
                         state.create_tenant(balance, key=key)
@@ -201,7 +204,7 @@ class PanelState:
             balance = Decimal(balance)
         if not isinstance(balance, Decimal):
             raise ValueError(f"balance must be a Decimal, got {type(balance).__name__}")
-        with self._operation():
+        with self._operation:
             self._settle()
             opening = check_amount(balance, self.config.money_places)
             tenant = Tenant(
@@ -220,12 +223,12 @@ class PanelState:
         """The tenant owning ``key`` (constant-time comparison of digests), or ``None``."""
         if not isinstance(key, str):
             return None
-        with self._operation():
+        with self._operation:
             self._settle()
             return self._keys.find(key)
 
     def balance(self, tenant: Tenant) -> Decimal:
-        with self._operation():
+        with self._operation:
             self._settle()
             self._book(tenant)
             return self._ledger.balance(tenant.id)
@@ -241,7 +244,7 @@ class PanelState:
         Refusals, in precedence order: the service, the parameters, the quantity bounds, then
         ``INSUFFICIENT_FUNDS``; see :mod:`mockpanel.state.params`.
         """
-        with self._operation():
+        with self._operation:
             now = self._settle()
             book = self._book(tenant)
             request = validate_add(self._catalog, service, params, self.config.money_places)
@@ -273,20 +276,20 @@ class PanelState:
             return order.view(now)
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
-        with self._operation():
+        with self._operation:
             now = self._settle()
             return self._owned_order(tenant, order_id).view(now)
 
     def orders(self, tenant: Tenant) -> tuple[OrderView, ...]:
         """All of ``tenant``'s orders, oldest first."""
-        with self._operation():
+        with self._operation:
             now = self._settle()
             book = self._book(tenant)
             return tuple(self._orders[oid].view(now) for oid in book.order_ids)
 
     def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
         """Cancel with a full refund, when the service allows it and the status is cancellable."""
-        with self._operation():
+        with self._operation:
             now = self._settle()
             order = self._owned_order(tenant, order_id)
             if not order.service.cancel or order.status not in self.config.cancellable:
@@ -303,7 +306,7 @@ class PanelState:
 
     def refill(self, tenant: Tenant, order_id: str) -> RefillView:
         """Request a refill of a Completed order of a refill service, inside its window."""
-        with self._operation():
+        with self._operation:
             now = self._settle()
             book = self._book(tenant)
             order = self._owned_order(tenant, order_id)
@@ -326,7 +329,7 @@ class PanelState:
             return refill.view()
 
     def refill_status(self, tenant: Tenant, refill_id: str) -> RefillView:
-        with self._operation():
+        with self._operation:
             self._settle()
             self._book(tenant)
             refill = self._refills.get(refill_id) if isinstance(refill_id, str) else None
@@ -352,7 +355,7 @@ class PanelState:
         ``KeyError`` for an unknown id, :class:`InvalidTransition` for a move the declared
         transitions forbid (anything out of a final status), ``ValueError`` for bad numbers.
         """
-        with self._operation():
+        with self._operation:
             now = self._settle()
             order = self._orders[order_id]
             target = OrderStatus(status)
@@ -379,7 +382,7 @@ class PanelState:
 
     def set_refill_outcome(self, refill_id: str, status: RefillStatus) -> RefillView:
         """Force a refill to ``Completed`` or ``Rejected``; its timers are void afterwards."""
-        with self._operation():
+        with self._operation:
             now = self._settle()
             refill = self._refills[refill_id]
             target = RefillStatus(status)
@@ -393,14 +396,14 @@ class PanelState:
     def advance_clock(self, seconds: float) -> None:
         """Move the clock forward and apply every transition that has become due."""
         check_seconds(seconds)
-        with self._operation():
+        with self._operation:
             self._settle()
             self.clock.advance(seconds)
             self._settle()
 
     def reset(self) -> None:
         """Forget all tenants, keys, orders, refills and timers; counters keep counting."""
-        with self._operation():
+        with self._operation:
             self._keys = KeyRing()
             self._ledger = Ledger(self.config.money_places)
             self._books = {}
@@ -411,7 +414,7 @@ class PanelState:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-ready data (money as strings). API keys are never in it."""
-        with self._operation():
+        with self._operation:
             now = self._settle()
             places = self.config.money_places
             tenants = []
@@ -444,32 +447,6 @@ class PanelState:
             self._listeners.append(listener)
 
     # -------------------------------------------------------------------- internals
-
-    def _operation(self) -> _Operation:
-        """One domain operation under the lock (``with self._operation():``). The outermost
-        one commits what it changed, whether it returns or raises, and only then lets the
-        listeners hear of it; a nested one (``open()`` creating tenants) leaves that to it."""
-        return _Operation(self)
-
-    def _begin(self) -> None:
-        self._lock.acquire()
-        if self._depth == 0 and self._failure is not None:
-            self._lock.release()
-            raise StoreError(str(self._failure)) from self._failure
-        self._depth += 1
-
-    def _end(self) -> None:
-        try:
-            self._depth -= 1
-            # Most operations only read: nothing to commit, nobody to tell (checked inline,
-            # as this runs twice per API request).
-            if self._depth == 0 and (self._changes or self._heard):
-                try:
-                    self._commit()
-                finally:
-                    self._deliver()
-        finally:
-            self._lock.release()
 
     def _commit(self) -> None:
         changes = self._changes
@@ -586,7 +563,7 @@ class PanelState:
 
     def _book(self, tenant: Tenant) -> _Book:
         book = self._books.get(tenant.id)
-        if book is None or book.tenant != tenant:
+        if book is None or (book.tenant is not tenant and book.tenant != tenant):
             raise DomainError(ErrorCode.INVALID_KEY)
         return book
 
@@ -676,7 +653,12 @@ class PanelState:
 
 
 class _Operation:
-    """``with state._operation():`` -- a plain class, as this runs on every call."""
+    """``with state._operation:`` -- one domain operation under the state's lock.
+
+    The outermost operation commits what it changed, whether it returns or raises, and only
+    then lets the listeners hear of it; a nested one (``open()`` creating tenants) leaves that
+    to it. A plain class with the work inline, as this runs twice per API request.
+    """
 
     __slots__ = ("_state",)
 
@@ -684,10 +666,25 @@ class _Operation:
         self._state = state
 
     def __enter__(self) -> None:
-        self._state._begin()
+        state = self._state
+        state._lock.acquire()
+        if state._depth == 0 and state._failure is not None:
+            state._lock.release()
+            raise StoreError(str(state._failure)) from state._failure
+        state._depth += 1
 
     def __exit__(self, *exc_info: object) -> None:
-        self._state._end()
+        state = self._state
+        try:
+            state._depth -= 1
+            # Most operations only read: nothing to commit, nobody to tell.
+            if state._depth == 0 and (state._changes or state._heard):
+                try:
+                    state._commit()
+                finally:
+                    state._deliver()
+        finally:
+            state._lock.release()
 
 
 # The moves the control plane may make: the order transitions minus "In progress" once an

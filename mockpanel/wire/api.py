@@ -18,16 +18,18 @@ request ends as exactly one journal entry, the faults that hit it included.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import Profile
 from mockpanel.state import PanelState, Tenant
 from mockpanel.wire import render
-from mockpanel.wire.actions import Call
-from mockpanel.wire.faults import ANSWERS, NO_FAULTS, FaultPlan
+from mockpanel.wire.actions import Action, Call
+from mockpanel.wire.faults import ANSWERS, NO_FAULTS, FaultBook, FaultPlan
 from mockpanel.wire.hints import hint_for
-from mockpanel.wire.journal import FaultNote
+from mockpanel.wire.journal import FaultNote, Journal
 from mockpanel.wire.jsontext import Json, dumps
 from mockpanel.wire.keys import (
     ACTIONS,
@@ -43,8 +45,9 @@ from mockpanel.wire.keys import (
 from mockpanel.wire.params import read_params
 from mockpanel.wire.ratelimit import RateLimiter
 from mockpanel.wire.render import Reply
+from mockpanel.wire.webhooks import Sleep
 
-__all__ = ["api"]
+__all__ = ["ApiView"]
 
 
 def _charge(limiter: RateLimiter | None, scope: str, subject: str) -> None:
@@ -60,99 +63,137 @@ def _refusal(profile: Profile, error: DomainError) -> Reply:
     return render.error_reply(profile, error, hint_for(profile, error))
 
 
-def _run(app: web.Application, tenant: Tenant | None, params: dict[str, str]) -> Reply:
-    """Check the key and the action, then run it; a refusal is the profile's error answer."""
-    profile, state = app[PROFILE], app[STATE]
-    try:
-        if not params.get("key"):
-            raise DomainError(ErrorCode.MISSING_KEY)
-        if tenant is None:
-            raise DomainError(ErrorCode.INVALID_KEY)
-        action = params.get("action", "")
-        if not action:
-            raise DomainError(ErrorCode.MISSING_ACTION)
-        run = app[ACTIONS].get(action)
-        if run is None:
-            raise DomainError(ErrorCode.UNKNOWN_ACTION, action=action)
-        return run(Call(state, profile, tenant, params))
-    except DomainError as error:
-        return _refusal(profile, error)
-
-
-def _record(
-    app: web.Application,
-    tenant: Tenant | None,
-    params: dict[str, str],
-    status: int | None,
-    response: Json,
-    faults: tuple[FaultNote, ...] = (),
-) -> None:
-    state: PanelState = app[STATE]
-    app[JOURNAL].note(
-        time=state.clock.now(),
-        tenant=None if tenant is None else tenant.id,
-        action=params.get("action"),
-        params=params,
-        status=status,
-        response=response,
-        faults=faults,
-    )
-
-
 def _dropped() -> web.Response:
     # What the view returns after a ``reset`` fault aborted the transport: aiohttp's attempt
     # to write it fails with a ConnectionError, which it treats as the client having gone.
     return web.Response(status=204)
 
 
-async def api(request: web.Request) -> web.StreamResponse:
-    """``/api/v2``: one request, one action, one journal entry."""
-    app = request.app
-    profile = app[PROFILE]
-    limiter = app[LIMITER]
-    params: dict[str, str] = {}
-    tenant: Tenant | None = None
-    try:
-        if limiter is not None:  # request.remote asks the transport: only when it counts
-            _charge(limiter, "ip", request.remote or "unknown")
-        params = await read_params(
-            request,
-            profile.wire.encodings,
-            app[CONFIG].max_body_bytes,
-            body_seconds=app[BODY_TIMEOUT],
+class ApiView:
+    """``/api/v2`` for one app: one request, one action, one journal entry.
+
+    What the view needs from the app (profile, state, journal, budgets, faults, actions, body
+    limits) is read from the app's keys once, when the app starts (:meth:`bind`, an
+    ``on_startup`` handler), rather than on every request; aiohttp's app state is frozen from
+    then on, and tests swap their seams (``ACTIONS``, ``SLEEP``, ``BODY_TIMEOUT``) before.
+    """
+
+    __slots__ = (
+        "_actions",
+        "_body_seconds",
+        "_faults",
+        "_journal",
+        "_limiter",
+        "_max_bytes",
+        "_profile",
+        "_sleep",
+        "_state",
+    )
+
+    async def bind(self, app: web.Application) -> None:
+        self._profile: Profile = app[PROFILE]
+        self._state: PanelState = app[STATE]
+        self._journal: Journal = app[JOURNAL]
+        self._limiter: RateLimiter | None = app[LIMITER]
+        self._faults: FaultBook = app[FAULTS]
+        self._actions: Mapping[str, Action] = app[ACTIONS]
+        self._sleep: Sleep = app[SLEEP]
+        self._max_bytes: int = app[CONFIG].max_body_bytes
+        self._body_seconds: float = app[BODY_TIMEOUT]
+
+    def _run(self, tenant: Tenant | None, params: dict[str, str]) -> Reply:
+        """Check the key and the action, then run it; a refusal is the profile's error answer."""
+        profile = self._profile
+        try:
+            if not params.get("key"):
+                raise DomainError(ErrorCode.MISSING_KEY)
+            if tenant is None:
+                raise DomainError(ErrorCode.INVALID_KEY)
+            action = params.get("action", "")
+            if not action:
+                raise DomainError(ErrorCode.MISSING_ACTION)
+            run = self._actions.get(action)
+            if run is None:
+                raise DomainError(ErrorCode.UNKNOWN_ACTION, action=action)
+            return run(Call(self._state, profile, tenant, params))
+        except DomainError as error:
+            return _refusal(profile, error)
+
+    def _record(
+        self,
+        tenant: Tenant | None,
+        params: dict[str, str],
+        status: int | None,
+        response: Json,
+        faults: tuple[FaultNote, ...] = (),
+    ) -> None:
+        self._journal.note(
+            time=self._state.clock.now(),
+            tenant=None if tenant is None else tenant.id,
+            action=params.get("action"),
+            params=params,
+            status=status,
+            response=response,
+            faults=faults,
         )
-        key = params.get("key", "")
-        tenant = app[STATE].authenticate(key) if key else None
-        if tenant is not None:
-            _charge(limiter, "key", tenant.id)
-    except DomainError as error:
-        reply = _refusal(profile, error)
-        _record(app, tenant, params, reply.status, reply.body)
-        return render.json_response(profile, reply)
 
-    plan: FaultPlan = app[FAULTS].take(params.get("action"), None if tenant is None else tenant.id)
-    if plan is NO_FAULTS:  # the usual case: no delay, no answer replaced, nothing to note
-        reply = _run(app, tenant, params)
-        _record(app, tenant, params, reply.status, reply.body)
-        return render.json_response(profile, reply)
-    notes = plan.notes()
-    sleep = app[SLEEP]
-    if delay := plan.delay(after=False):
-        await sleep(delay)
-    rule = plan.answers(after=False)
-    if rule is not None:
-        answer = ANSWERS[rule.fault](rule, profile, None, request)
-        _record(app, tenant, params, None if answer is None else answer.status, None, notes)
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One request: budget, body, key, faults, action, journal (module docstring)."""
+        profile = self._profile
+        limiter = self._limiter
+        params: dict[str, str] = {}
+        tenant: Tenant | None = None
+        try:
+            if limiter is not None:  # request.remote asks the transport: only when it counts
+                _charge(limiter, "ip", request.remote or "unknown")
+            params = await read_params(
+                request, profile.wire.encodings, self._max_bytes, body_seconds=self._body_seconds
+            )
+            key = params.get("key", "")
+            tenant = self._state.authenticate(key) if key else None
+            if tenant is not None and limiter is not None:
+                _charge(limiter, "key", tenant.id)
+        except DomainError as error:
+            reply = _refusal(profile, error)
+            self._record(tenant, params, reply.status, reply.body)
+            return render.json_response(profile, reply)
+
+        plan = self._faults.take(params.get("action"), None if tenant is None else tenant.id)
+        if plan is NO_FAULTS:  # the usual case: no delay, no answer replaced, nothing to note
+            reply = self._run(tenant, params)
+            self._record(tenant, params, reply.status, reply.body)
+            return render.json_response(profile, reply)
+        return await self._faulted(request, plan, tenant, params)
+
+    async def _faulted(
+        self,
+        request: web.Request,
+        plan: FaultPlan,
+        tenant: Tenant | None,
+        params: dict[str, str],
+    ) -> web.StreamResponse:
+        """The request when fault rules fired: delays slept, the answer replaced or damaged."""
+        profile = self._profile
+        notes = plan.notes()
+        sleep = self._sleep
+        if delay := plan.delay(after=False):
+            await sleep(delay)
+        rule = plan.answers(after=False)
+        if rule is not None:
+            answer = ANSWERS[rule.fault](rule, profile, None, request)
+            self._record(tenant, params, None if answer is None else answer.status, None, notes)
+            return _dropped() if answer is None else answer
+
+        reply = self._run(tenant, params)
+        if delay := plan.delay(after=True):
+            await sleep(delay)
+        rule = plan.answers(after=True)
+        if rule is None:
+            self._record(tenant, params, reply.status, reply.body, notes)
+            return render.json_response(profile, reply)
+        body = dumps(reply.body, indent=profile.wire.indent).encode("ascii")
+        answer = ANSWERS[rule.fault](rule, profile, body, request)
+        self._record(
+            tenant, params, None if answer is None else answer.status, reply.body, notes
+        )
         return _dropped() if answer is None else answer
-
-    reply = _run(app, tenant, params)
-    if delay := plan.delay(after=True):
-        await sleep(delay)
-    rule = plan.answers(after=True)
-    if rule is None:
-        _record(app, tenant, params, reply.status, reply.body, notes)
-        return render.json_response(profile, reply)
-    body = dumps(reply.body, indent=profile.wire.indent).encode("ascii")
-    answer = ANSWERS[rule.fault](rule, profile, body, request)
-    _record(app, tenant, params, None if answer is None else answer.status, reply.body, notes)
-    return _dropped() if answer is None else answer

@@ -1,6 +1,6 @@
 """The control API under ``/_mock``: tenants, clock, outcomes, faults, webhooks, journal, reset.
 
-Mounted only when a control token is configured, as a sub-application whose middleware checks
+Mounted only when a control token is configured, as routes that each check
 ``Authorization: Bearer TOKEN`` with ``hmac.compare_digest`` (401 when absent or not Bearer,
 403 when wrong). It speaks canonical JSON whatever the profile, with plain ``{"error": ...}``
 refusals: 400 malformed input (with ``"field"`` naming the culprit where there is one), 404
@@ -12,6 +12,7 @@ API. Keys are accepted (a fault rule's ``key``) but never stored or repeated: te
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 from collections.abc import Iterable
@@ -46,12 +47,12 @@ from mockpanel.wire.keys import (
     WEBHOOKS,
 )
 from mockpanel.wire.params import abandon_body
+from mockpanel.wire.safety import safe
 from mockpanel.wire.setup import open_tenants
 
 __all__ = ["CONTROL_PREFIX", "mount"]
 
 CONTROL_PREFIX = "/_mock"
-_TOKEN = web.AppKey("control_token", str)
 S = TypeVar("S", bound=StrEnum)
 
 
@@ -81,22 +82,28 @@ def _json(body: Json, status: int = 200, headers: dict[str, str] | None = None) 
     )
 
 
-@web.middleware
-async def _guard(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _json(
-            {"error": "the control API needs an Authorization: Bearer <token> header"},
-            401,
-            {"WWW-Authenticate": 'Bearer realm="mockpanel control"'},
-        )
-    expected = request.app[_TOKEN].encode("utf-8")
-    if not hmac.compare_digest(token.strip().encode("utf-8", "surrogateescape"), expected):
-        return _json({"error": "wrong control token"}, 403)
-    try:
-        return await handler(request)
-    except _Refused as refused:
-        return _json(refused.body(), refused.status)
+def _guarded(handler: RequestHandler, token: str) -> RequestHandler:
+    """``handler`` behind the check of ``token``, its refusals answered as JSON (a decorator
+    rather than a middleware: see :mod:`mockpanel.wire.safety`)."""
+    expected = token.encode("utf-8")
+
+    @functools.wraps(handler)
+    async def guard(request: web.Request) -> web.StreamResponse:
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not sent.strip():
+            return _json(
+                {"error": "the control API needs an Authorization: Bearer <token> header"},
+                401,
+                {"WWW-Authenticate": 'Bearer realm="mockpanel control"'},
+            )
+        if not hmac.compare_digest(sent.strip().encode("utf-8", "surrogateescape"), expected):
+            return _json({"error": "wrong control token"}, 403)
+        try:
+            return await handler(request)
+        except _Refused as refused:
+            return _json(refused.body(), refused.status)
+
+    return safe(guard)
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -359,19 +366,25 @@ async def _delete_webhook(request: web.Request) -> web.Response:
 
 def mount(app: web.Application, token: str) -> None:
     """Add the control API to ``app`` under :data:`CONTROL_PREFIX`, guarded by ``token``."""
-    control = web.Application(middlewares=[_guard])
-    control[_TOKEN] = token
-    control.router.add_post("/tenants", _tenants)
-    control.router.add_post("/clock/advance", _advance)
-    control.router.add_post("/orders/{order_id}/outcome", _order_outcome)
-    control.router.add_post("/refills/{refill_id}/outcome", _refill_outcome)
-    control.router.add_get("/journal", _journal)
-    control.router.add_get("/faults", _faults)
-    control.router.add_put("/faults", _put_faults)
-    control.router.add_delete("/faults", _delete_faults)
-    control.router.add_get("/tenants/{tenant_id}/webhook", _webhook)
-    control.router.add_put("/tenants/{tenant_id}/webhook", _put_webhook)
-    control.router.add_delete("/tenants/{tenant_id}/webhook", _delete_webhook)
-    control.router.add_get("/state", _state)
-    control.router.add_post("/reset", _reset)
-    app.add_subapp(CONTROL_PREFIX, control)
+    def guarded(handler: RequestHandler) -> RequestHandler:
+        return _guarded(handler, token)
+
+    prefix = CONTROL_PREFIX
+    app.router.add_routes(
+        [
+            web.post(prefix + "/tenants", guarded(_tenants)),
+            web.post(prefix + "/clock/advance", guarded(_advance)),
+            web.post(prefix + "/orders/{order_id}/outcome", guarded(_order_outcome)),
+            web.post(prefix + "/refills/{refill_id}/outcome", guarded(_refill_outcome)),
+            web.get(prefix + "/journal", guarded(_journal)),
+            web.get(prefix + "/faults", guarded(_faults)),
+            web.put(prefix + "/faults", guarded(_put_faults)),
+            web.delete(prefix + "/faults", guarded(_delete_faults)),
+            web.get(prefix + "/tenants/{tenant_id}/webhook", guarded(_webhook)),
+            web.put(prefix + "/tenants/{tenant_id}/webhook", guarded(_put_webhook)),
+            web.delete(prefix + "/tenants/{tenant_id}/webhook", guarded(_delete_webhook)),
+            web.get(prefix + "/state", guarded(_state)),
+            web.post(prefix + "/reset", guarded(_reset)),
+        ]
+    )
+

@@ -17,7 +17,7 @@ import json
 from _json import encode_basestring_ascii, make_encoder
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Final, TypeAlias, cast
+from typing import Final, TypeAlias
 
 __all__ = ["Json", "dumps"]
 
@@ -61,18 +61,17 @@ def _plain(value: object) -> bool:
     kind = type(value)
     if kind in _SCALARS:
         return True
-    if kind is dict:
+    if type(value) is dict:  # (not ``kind``: this form narrows the type, without a cast call)
         # One pass, scalar members checked inline: answers are mostly flat objects of
         # scalars, and a multi-status has a hundred of them.
-        for name, member in cast("dict[object, object]", value).items():
+        for name, member in value.items():
             if type(name) is not str:
                 return False
             if type(member) not in _SCALARS and not _plain(member):
                 return False
         return True
-    if kind is list or kind is tuple:
-        items = cast("Sequence[object]", value)
-        return all(type(item) in _SCALARS or _plain(item) for item in items)
+    if type(value) is list or type(value) is tuple:
+        return all(type(item) in _SCALARS or _plain(item) for item in value)
     return False
 
 

@@ -55,33 +55,19 @@ def _checked_text(text: str, what: str) -> str:
     return text
 
 
-def _unique(
-    pairs: Iterable[tuple[str, str]], where: str, *, utf8: bool = False
-) -> dict[str, str]:
-    """``pairs`` as a dict, refusing repeats; ``utf8``: the texts are known to be valid UTF-8
-    (decoded strictly from bytes), so the surrogate check has nothing to find."""
+def _unique(pairs: Iterable[tuple[str, str]], where: str) -> dict[str, str]:
+    """``pairs`` as a dict, refusing repeats and texts that cannot be encoded back."""
     fields: dict[str, str] = {}
     for name, value in pairs:
         if name in fields:
             _bad(f"field {name!r} is repeated in the {where}")
-        if utf8:
-            fields[name] = value
-        else:
-            fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
+        fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
     return fields
 
 
-def _split(text: str) -> list[tuple[str, str]]:
-    # parse_qsl's pairs before unquoting: empty pieces skipped, a piece without "=" has an
-    # empty value, only the first "=" splits.
-    return [(name, value) for name, _, value in (p.partition("=") for p in text.split("&") if p)]
-
-
 def _unquoted(part: str) -> str:
-    # parse_qsl's unquoting of one name or value, skipped when there is nothing to unquote.
-    if "%" in part or "+" in part:
-        return unquote(part.replace("+", " "), encoding="utf-8", errors="strict")
-    return part
+    # parse_qsl's unquoting of one name or value (called only for a part holding "%" or "+").
+    return unquote(part.replace("+", " "), encoding="utf-8", errors="strict")
 
 
 def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
@@ -90,17 +76,36 @@ def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
     Percent-escapes must decode to UTF-8; a field sent twice is refused rather than silently
     resolved, because panels disagree on whether the first or the last one wins.
     """
+    if not raw:
+        return {}  # no query string (the usual case): nothing to decode
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        # What parse_qsl(text, keep_blank_values=True, errors="strict") returns, with one
-        # unquote call per escaped part instead of two per field.
-        pairs = _split(text)
+        # What parse_qsl(text, keep_blank_values=True, errors="strict") returns: empty pieces
+        # skipped, a piece without "=" has an empty value, only the first "=" splits; one
+        # unquote call per escaped part, and none at all for a text without escapes.
+        pairs = [piece.partition("=") for piece in text.split("&") if piece]
         if "%" in text or "+" in text:
-            pairs = [(_unquoted(name), _unquoted(value)) for name, value in pairs]
+            pairs = [
+                (
+                    _unquoted(name) if "%" in name or "+" in name else name,
+                    "=",
+                    _unquoted(value) if "%" in value or "+" in value else value,
+                )
+                for name, _, value in pairs
+            ]
     except UnicodeDecodeError:
         _bad(f"the {where} is not valid UTF-8")
     # From bytes, strict UTF-8 decoding and strict unquoting cannot yield a lone surrogate.
-    return _unique(pairs, where, utf8=isinstance(raw, bytes))
+    utf8 = isinstance(raw, bytes)
+    fields: dict[str, str] = {}
+    for name, _, value in pairs:
+        if name in fields:
+            _bad(f"field {name!r} is repeated in the {where}")
+        if utf8:
+            fields[name] = value
+        else:
+            fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
+    return fields
 
 
 def _no_constants(name: str) -> NoReturn:
@@ -220,8 +225,8 @@ async def read_params(
     whatever its content type, so it is answered as a request without ``key``.
     """
     fields: dict[str, str] = {}
-    if Encoding.QUERY in accepted:
-        fields = decode_urlencoded(request.rel_url.raw_query_string, "query string")
+    if Encoding.QUERY in accepted and (query := request.rel_url.raw_query_string):
+        fields = decode_urlencoded(query, "query string")
     if request.method in ("GET", "HEAD"):
         return fields
     body = await _read_body(request, max_bytes, body_seconds)

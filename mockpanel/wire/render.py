@@ -99,7 +99,8 @@ def error_reply(profile: Profile, error: DomainError, hint: str | None = None) -
 def json_response(profile: Profile, reply: Reply) -> web.Response:
     """``reply`` as the profile sends it: its Content-Type, its indentation, its headers."""
     headers = {"Content-Type": profile.wire.content_type}
-    headers.update(reply.headers)
+    if reply.headers:
+        headers.update(reply.headers)
     return web.Response(
         body=dumps(reply.body, indent=profile.wire.indent).encode("ascii"),
         status=reply.status,
@@ -138,7 +139,8 @@ def _flag(value: bool, style: FlagStyle) -> Json:
 
 
 def order_word(profile: Profile, status: OrderStatus) -> str:
-    return profile.order_words.get(status, status.value)
+    word = profile.order_words.get(status)  # (``status.value`` is a Python-level property)
+    return status.value if word is None else word
 
 
 def refill_word(profile: Profile, status: RefillStatus) -> str:
@@ -147,8 +149,8 @@ def refill_word(profile: Profile, status: RefillStatus) -> str:
 
 def _wrapped(profile: Profile, handler: Handler, body: dict[str, Json]) -> dict[str, Json]:
     """``body`` led by the profile's constant success fields for ``handler``, if any."""
-    lead: dict[str, Json] = dict(profile.shapes.wrappers.get(handler, ()))
-    return lead | body if lead else body
+    lead = profile.shapes.wrappers.get(handler)
+    return dict(lead) | body if lead else body
 
 
 # ---------------------------------------------------------------------------- answers
