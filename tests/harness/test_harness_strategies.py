@@ -37,11 +37,14 @@ CATALOG = Catalog(
     Service(str(s.id), s.name, s.type.value, s.rate, s.min, s.max, s.refill, s.cancel, s.dripfeed)
     for s in default_catalog()
 )
-QUICK = settings(max_examples=40, database=None, deadline=None,
+# Derandomized: these tests check what the strategies can reach and shrink to, and the same
+# examples every run keep a rare draw from failing one CI run in a thousand.
+QUICK = settings(max_examples=40, database=None, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow])
-FIND = settings(max_examples=400, database=None, deadline=None)
+FIND = settings(max_examples=2000, database=None, deadline=None, derandomize=True)
 # Reachability needs no shrinking: the first example that gets there will do.
-REACH = settings(max_examples=1000, database=None, deadline=None, phases=[Phase.generate])
+REACH = settings(max_examples=2000, database=None, deadline=None, derandomize=True,
+                 phases=[Phase.generate])
 BROKEN_PROPS = Path(__file__).with_name("broken_props.py")
 PROPERTIES = SUITE_DIR / "test_13_properties.py"
 
