@@ -288,7 +288,10 @@ class PanelState:
             return tuple(self._orders[oid].view(now) for oid in book.order_ids)
 
     def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
-        """Cancel with a full refund, when the service allows it and the status is cancellable."""
+        """Cancel, when the service allows it and the status is cancellable: an order with
+        nothing delivered yet ends Canceled with a full refund; one cancelled mid-delivery (a
+        profile may allow In progress) ends Partial, its undelivered share refunded, so its
+        remains never grow back to the full quantity."""
         with self._operation:
             now = self._settle()
             order = self._owned_order(tenant, order_id)
@@ -297,7 +300,12 @@ class PanelState:
                     ErrorCode.ORDER_NOT_CANCELLABLE, order=order_id, status=order.status
                 )
             order.generation += 1
-            self._finish(order, Outcome(OrderStatus.CANCELED, order.quantity), now)
+            remains = order.remains_at(now)
+            if order.status is OrderStatus.IN_PROGRESS and remains < order.quantity:
+                outcome = Outcome(OrderStatus.PARTIAL, remains)
+            else:
+                outcome = Outcome(OrderStatus.CANCELED, order.quantity)
+            self._finish(order, outcome, now)
             view = order.view(now)
             self._notify(view)
             return view

@@ -29,6 +29,7 @@ from harness_runs import (  # noqa: E402 (found through the path set just above)
     _announced,
     control_url,
     read_verdicts,
+    seeded,
     serve_broken,
     serve_profile,
 )
@@ -77,11 +78,12 @@ def harness_args(
     rate: str = "100000",
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """The command line of a run (the keys travel on it, as a user's would; never printed)."""
+    """The command line of a run (the keys travel on it, as a user's would; never printed),
+    with the project's fixed seed unless ``extra`` gives one."""
     args = [f"--panel-url={url}", f"--panel-key={keys.main}",
             f"--panel-second-key={keys.second}", f"--panel-max-spend={max_spend}",
             f"--panel-request-rate={rate}", "--panel-order-timeout=20", "-p",
-            "no:cacheprovider", "-rN", *extra]
+            "no:cacheprovider", "-rN", *seeded(extra)]
     if controlled:
         args += [f"--panel-control-url={control_url(url)}",
                  f"--panel-control-token={keys.token}"]

@@ -11,12 +11,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from harness.config import OPTIONS
 from harness.plugin import SUITE_DIR
 from mockpanel.profiles import PROFILES
+
+_CONFORMANCE = str(Path(__file__).resolve().parents[1] / "conformance")
+if _CONFORMANCE not in sys.path:
+    sys.path.insert(0, _CONFORMANCE)
+from harness_runs import seeded  # noqa: E402  # a sibling test folder's helper, by bare name
 
 pytest_plugins = ["pytester"]
 
@@ -57,7 +63,7 @@ def certify(pytester: pytest.Pytester, profile: str, *args: str) -> pytest.RunRe
             f"--panel-control-url={control_url}", f"--panel-control-token={TOKEN}",
             "--panel-request-rate=100000", "--panel-max-spend=5", "-q",
             # Allure's listener costs a second per in-process run and reports nothing here.
-            "-p", "no:allure_pytest", *run_args,
+            "-p", "no:allure_pytest", *seeded(run_args),
         )
 
 

@@ -73,10 +73,30 @@ def test_cancellable_statuses_are_configurable() -> None:
     panel = PanelState(config, ManualClock())
     tenant, _ = panel.create_tenant(Decimal(1))
     placed = order(panel, tenant)
-    panel.advance_clock(5)
+    panel.advance_clock(2)  # In progress, nothing delivered yet: a plain full cancel
+    assert panel.order(tenant, placed.id).status is OrderStatus.IN_PROGRESS
     canceled = panel.cancel(tenant, placed.id)
-    assert (canceled.status, canceled.refunded) == (OrderStatus.CANCELED, Decimal("0.90000"))
+    assert (canceled.status, canceled.remains, canceled.refunded) == (
+        OrderStatus.CANCELED, 1000, Decimal("0.90000"))
     assert panel.balance(tenant) == Decimal("1.00000")
+
+
+def test_a_cancel_mid_delivery_refunds_the_undelivered_share_and_keeps_remains() -> None:
+    """Remains never grow back (STATUS-009): a cancel 3 s into an 8 s delivery of 1000 ends
+    Partial with the 625 not delivered, refunded 0.90000 * 625 / 1000."""
+    config = StateConfig(cancellable=frozenset({OrderStatus.PENDING, OrderStatus.IN_PROGRESS}))
+    panel = PanelState(config, ManualClock())
+    tenant, _ = panel.create_tenant(Decimal(1))
+    placed = order(panel, tenant)
+    panel.advance_clock(5)
+    before = panel.order(tenant, placed.id)
+    assert (before.status, before.remains) == (OrderStatus.IN_PROGRESS, 625)
+    canceled = panel.cancel(tenant, placed.id)
+    assert (canceled.status, canceled.remains, canceled.refunded) == (
+        OrderStatus.PARTIAL, 625, Decimal("0.56250"))
+    assert panel.balance(tenant) == Decimal("1.00000") - Decimal("0.90000") + Decimal("0.56250")
+    panel.advance_clock(1000)
+    assert panel.order(tenant, placed.id).remains == 625
 
 
 def completed(panel: PanelState, tenant: Tenant, service: int = 1) -> Any:
