@@ -5,6 +5,9 @@
 #   ci/main.sh                    certify the reference profile
 #   ci/main.sh --profile smmhub   (or: ci/main.sh smmhub) certify another built-in dialect
 #
+# The certificate (report.json, report.md, report.html) is written to panel-report/<profile>/
+# (or to $MAIN_REPORT_DIR when set).
+#
 # Sets itself up (ci/setup.sh). The keys and the control token are made up here, at random, and
 # are never printed: the harness gets them through its environment variables (PANEL_KEY,
 # PANEL_SECOND_KEY, PANEL_CONTROL_TOKEN), not on its command line.
@@ -94,6 +97,7 @@ harness_args=(
     --panel-control-url "$control_url"
     --panel-profile "$profile"
     --panel-max-spend 5
+    --panel-report "${MAIN_REPORT_DIR:-$repo/panel-report/$profile}"
     -p no:cacheprovider
     -o asyncio_default_fixture_loop_scope=function
 )

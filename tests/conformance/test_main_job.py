@@ -3,6 +3,7 @@ table, exits with the harness's status, and never prints a key or the control to
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,14 +19,16 @@ MAIN_SH = Path(__file__).resolve().parents[2] / "ci" / "main.sh"
 SECRET_SHAPE = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
 
-def main_job(*args: str) -> subprocess.CompletedProcess[str]:
+def main_job(*args: str, report_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {spec.env for spec in OPTIONS}}
+    if report_dir is not None:
+        env["MAIN_REPORT_DIR"] = str(report_dir)
     return subprocess.run(["bash", str(MAIN_SH), *args], capture_output=True, text=True,
                           env=env, timeout=600, check=False)
 
 
-def test_the_main_job_certifies_the_built_in_mock() -> None:
-    job = main_job()
+def test_the_main_job_certifies_the_built_in_mock(tmp_path: Path) -> None:
+    job = main_job(report_dir=tmp_path / "report")
     output = job.stdout + job.stderr
     assert job.returncode == 0, output[-4000:]
     verdicts = read_verdicts(job.stdout.splitlines())
@@ -35,6 +38,12 @@ def test_the_main_job_certifies_the_built_in_mock() -> None:
     assert "(profile reference, mode controlled)" in job.stdout
     assert "CERTIFIED: no MUST clause failed" in job.stdout.splitlines()
     assert SECRET_SHAPE.search(output) is None, "a key or the control token was printed"
+    # ... and publishes its certificate, secrets nowhere in it.
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert report["certified"] is True
+    assert report["dialect"]["detected"]["name"] == "reference"
+    for written in sorted((tmp_path / "report").iterdir()):
+        assert SECRET_SHAPE.search(written.read_text(encoding="utf-8")) is None, written.name
 
 
 @pytest.mark.parametrize(
