@@ -18,7 +18,6 @@ from broken_panels import BROKEN_PANELS, UNBROKEN, BrokenPanel, Mode, defects_ta
 from harness_runs import Keys, read_verdicts, run_harness, serve_broken, summary_of
 
 from harness import contract
-from harness.config import OPTIONS
 
 pytest_plugins = ["pytester"]
 
@@ -28,11 +27,6 @@ BALANCES = (Decimal("500.00"), Decimal("1.00"))
 MAX_SPEND = "100"
 DEFECTS_MD = Path(__file__).with_name("DEFECTS.md")
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 def certify(pytester: pytest.Pytester, panel: BrokenPanel) -> tuple[pytest.RunResult, Keys]:

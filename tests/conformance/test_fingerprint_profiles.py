@@ -19,7 +19,6 @@ import pytest
 from harness_runs import Keys, serve_profile
 
 from harness.client import Exchange, HttpTransport, PanelClient
-from harness.config import OPTIONS
 from harness.fingerprint import fingerprint, load_dialects, rank
 from harness.redaction import Secret
 from mockpanel.config import MockConfig
@@ -62,13 +61,7 @@ def test_the_fingerprint_names_every_mock_profile(profile: str) -> None:
     assert Decimal(str(after["balance"])) == OPENING
 
 
-@pytest.fixture
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
-
-@pytest.mark.usefixtures("_no_panel_env")
 def test_the_header_shows_the_dialect_of_a_served_profile(pytester: pytest.Pytester) -> None:
     keys = Keys()
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")

@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 from harness_runs import Keys, mint_key, read_verdicts, run_harness, serve_profile, summary_of
 
-from harness.config import OPTIONS
 from mockpanel.profiles import PROFILES
 
 pytest_plugins = ["pytester"]
@@ -24,11 +23,6 @@ SECOND_BALANCE = Decimal("1.00")
 # A certification must judge most of the contract, not pass by skipping it.
 MIN_MUST_PASSED = 60
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

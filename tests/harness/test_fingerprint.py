@@ -16,7 +16,7 @@ import yaml
 from fakepanel import KEY, FakePanel, serve
 
 from harness.client import PanelClient, RawResponse, TokenBucket, TransportError
-from harness.config import OPTIONS, PanelConfig
+from harness.config import PanelConfig
 from harness.fingerprint import (
     DialectDataError,
     DialectGuess,
@@ -508,13 +508,6 @@ def test_the_dialect_line(profile: str, detected: DialectGuess, line: str) -> No
     assert header_lines(config, detected)[-1] == line
     assert len(header_lines(config)) == len(header_lines(config, detected)) - 1
 
-
-@pytest.fixture
-def clean(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    return pytester
 
 
 @pytest.mark.parametrize(

@@ -15,14 +15,13 @@ from fakepanel import KEY, SECOND_KEY, Defects, FakePanel, serve
 
 from harness.allure_bridge import MAX_ATTACHMENTS, AllureBridge, allure_active, severity_of
 from harness.client import Exchange, RawResponse, SentRequest
-from harness.config import OPTIONS, PanelConfig
+from harness.config import PanelConfig
 from harness.plugin import SUITE_DIR
 from harness.redaction import Secret
 from harness.session import HarnessRun
 
 pytest_plugins = ["pytester"]
 
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,13 +176,6 @@ def test_attachments_are_the_items_exchanges_scrubbed_and_bounded(
 # ---------------------------------------------------------------------------------------------
 # the real thing: allure-pytest writing results for a harness run
 
-
-@pytest.fixture
-def clean(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
-    pytester.makeini(INI)
-    return pytester
 
 
 def results(folder: Path) -> dict[str, dict[str, Any]]:

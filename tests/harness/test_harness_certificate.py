@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from harness import __version__, contract
 from harness.certificate import build_certificate, certified, plain
 from harness.client import RawResponse
-from harness.config import OPTIONS, PanelConfig
+from harness.config import PanelConfig
 from harness.redaction import Secret
 from harness.resources import schemas_dir
 from harness.session import HarnessRun
@@ -252,11 +252,6 @@ def _conformance_helpers() -> ModuleType:
     spec.loader.exec_module(module)
     return module
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 def assert_no_secret_written(folders: list[Path], secrets: tuple[str, ...]) -> int:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import OPTIONS
 from harness.plugin import SUITE_DIR
 from mockpanel.profiles import PROFILES
 
@@ -75,11 +74,6 @@ def table(result: pytest.RunResult) -> dict[str, tuple[str, str, str]]:
             rows[match.group(1)] = (match.group(2), match.group(3), match.group(4))
     return rows
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 def test_the_reference_mock_passes_every_must_clause(pytester: pytest.Pytester) -> None:

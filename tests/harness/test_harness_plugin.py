@@ -8,20 +8,11 @@ import re
 import pytest
 from fakepanel import KEY, SECOND_KEY, Defects, FakePanel, serve
 
-from harness.config import OPTIONS
 from harness.plugin import SUITE_DIR
 
 pytest_plugins = ["pytester"]
 
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
-
-@pytest.fixture
-def clean(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
-    pytester.makeini(INI)
-    return pytester
 
 
 def run(pytester: pytest.Pytester, url: str, *args: str) -> pytest.RunResult:

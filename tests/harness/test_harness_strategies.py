@@ -23,7 +23,6 @@ from jsonschema import Draft202012Validator
 
 from harness import contract, strategies
 from harness.client import KEY_SLOT
-from harness.config import OPTIONS
 from harness.driver import Catalog, OrderSpec, Service, visible_units
 from harness.plugin import SUITE_DIR
 from harness.strategies import MalformedOrder
@@ -351,11 +350,6 @@ def test_every_encoding_defect_is_reachable(defect: str) -> None:
 
 # ---- the property suite against live panels -------------------------------------------------
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 @contextmanager

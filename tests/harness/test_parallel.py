@@ -31,7 +31,6 @@ from parallel_runs import (
 
 from harness import contract
 from harness.budget import SpendGuard, SpendRefused, Wallet
-from harness.config import OPTIONS
 from harness.parallel import ClockLock, SharedBucket, SharedLedger, WalletLocks
 from harness.redaction import Secret
 from harness.verdicts import Verdict, VerdictBook
@@ -41,11 +40,6 @@ pytest_plugins = ["pytester"]
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 _SPAWN = multiprocessing.get_context("spawn")
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 # ---------------------------------------------------------------------------------------------

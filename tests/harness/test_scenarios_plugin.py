@@ -15,7 +15,6 @@ from fakepanel import Defects, FakePanel, serve
 
 from harness import scenarios
 from harness.client import HttpTransport, SecretBook
-from harness.config import OPTIONS
 from harness.control import ControlClient
 from harness.redaction import Secret
 from mockpanel.config import MockConfig
@@ -28,7 +27,6 @@ pytest_plugins = ["pytester"]
 
 KEY = "plugin-main-key-Rw83k"
 TOKEN = "plugin-control-token-Ty61"
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 FOLDER = scenarios.scenario_folder()
 NAMES = sorted(path.stem for path in scenarios.shipped_files())
 
@@ -38,13 +36,6 @@ def reference(**changes: object) -> MockConfig:
         keys=((KEY, Decimal(100)),), control_token=TOKEN, clock="manual", **changes  # type: ignore[arg-type]
     )
 
-
-@pytest.fixture
-def clean(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
-    pytester.makeini(INI)
-    return pytester
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from types import MappingProxyType
 import pytest
 from aiohttp import web
 
-from harness.config import OPTIONS
 from harness.plugin import SUITE_DIR
 from mockpanel.wire.actions import Call
 from mockpanel.wire.jsontext import Json
@@ -59,11 +58,6 @@ BALANCES = (Decimal("500.00"), Decimal("1.00"))
 CITED = ("MONEY-010", "ADD-008", "STATUS-008", "MSTATUS-003")
 _STARTUP_SECONDS = 30
 
-
-@pytest.fixture(autouse=True)
-def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in OPTIONS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 def _always_pending(call: Call, reply: Reply) -> Reply:
