@@ -31,7 +31,9 @@ class IdSequence:
     repeating an id.
     """
 
-    __slots__ = ("_count", "_multiplier", "_offset", "_prefix", "_space", "_style", "_width")
+    __slots__ = (
+        "_count", "_multiplier", "_numeric", "_offset", "_prefix", "_space", "_style", "_width"
+    )
 
     def __init__(
         self, style: IdStyle, seed: int, namespace: str, *, prefix: str = "", width: int = 6
@@ -41,6 +43,7 @@ class IdSequence:
         if width < 3:
             raise ValueError(f"alphanumeric ids need width >= 3, got {width}")
         self._style = style
+        self._numeric = style == "numeric"
         self._prefix = prefix
         self._width = width
         self._count = 0
@@ -72,16 +75,18 @@ class IdSequence:
         Lets a caller obtain the id (which can fail only by exhaustion) before it changes
         anything else, then commit with :meth:`next`.
         """
+        if self._numeric:  # (inline: an id is peeked on every add)
+            return f"{self._prefix}{self._offset + self._count}"
         return self._render(self._count)
 
     def next(self) -> str:
         """The next id of the namespace."""
-        rendered = self._render(self._count)
+        rendered = self.peek()
         self._count += 1
         return rendered
 
     def _render(self, n: int) -> str:
-        if self._style == "numeric":
+        if self._numeric:
             return f"{self._prefix}{self._offset + n}"
         if n >= self._space:
             raise OverflowError(f"all {self._space} ids of width {self._width} are used")

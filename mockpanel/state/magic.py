@@ -16,7 +16,7 @@ from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.state.catalog import MAX_COUNT
 from mockpanel.state.orders import OrderStatus, Outcome
 
-__all__ = ["MagicLink", "MagicOutcome", "parse_magic_link", "planned_outcome"]
+__all__ = ["PLAIN_OUTCOME", "MagicLink", "MagicOutcome", "parse_magic_link", "planned_outcome"]
 
 OUTCOME_PARAM = "mock_outcome"
 REMAINS_PARAM = "mock_remains"
@@ -71,7 +71,7 @@ def parse_magic_link(link: str) -> MagicLink | None:
 
 
 # Every plain order plans this same (immutable) outcome: one object shared, not one per order.
-_COMPLETED: Final = Outcome(OrderStatus.COMPLETED, 0)
+PLAIN_OUTCOME: Final = Outcome(OrderStatus.COMPLETED, 0)
 
 
 def planned_outcome(magic: MagicLink | None, quantity: int) -> Outcome:
@@ -82,7 +82,7 @@ def planned_outcome(magic: MagicLink | None, quantity: int) -> Outcome:
     remains (and the whole charge is refunded).
     """
     if magic is None or magic.outcome is MagicOutcome.COMPLETED:
-        return _COMPLETED
+        return PLAIN_OUTCOME
     if magic.outcome is MagicOutcome.CANCELED:
         return Outcome(OrderStatus.CANCELED, quantity)
     wanted = quantity // 2 if magic.remains is None else magic.remains

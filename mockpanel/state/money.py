@@ -58,14 +58,16 @@ def quantize(amount: Decimal, places: int) -> Decimal:
     """``amount`` rounded half up to ``places`` decimal places."""
     if not amount.is_finite():
         raise ValueError(f"amount must be finite, got {amount}")
-    return amount.quantize(quantum(places), context=_context())
+    # quantum() and _context() inline: every debit, refund and price passes here.
+    step = _QUANTA.get(places) or quantum(places)
+    return amount.quantize(step, context=_TEMPLATE.copy())
 
 
 def per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:
     """The charge of ``quantity`` units at ``rate`` per 1000, ``quantize(rate * qty / 1000)``."""
-    ctx = _context()
+    ctx = _TEMPLATE.copy()
     exact = ctx.multiply(rate, Decimal(quantity)).scaleb(-3, context=ctx)
-    return exact.quantize(quantum(places), context=ctx)
+    return exact.quantize(_QUANTA.get(places) or quantum(places), context=ctx)
 
 
 def pro_rata(charge: Decimal, part: int, whole: int, places: int) -> Decimal:
@@ -114,7 +116,9 @@ def check_amount(value: Decimal, places: int) -> Decimal:
 
 def format_money(amount: Decimal, places: int) -> str:
     """Fixed-point text with exactly ``places`` decimals, never an exponent (``"0.00001"``)."""
-    text = f"{amount:f}"
+    text = str(amount)  # a quarter of format(amount, "f"); scientific only for tiny amounts
+    if "E" in text:
+        text = f"{amount:f}"
     # A stored amount is quantized already (its text has exactly ``places`` decimals): nothing
     # to round. Read from the text, as ``as_tuple()`` builds a tuple of every digit.
     point = text.find(".")

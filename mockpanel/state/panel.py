@@ -220,11 +220,17 @@ class PanelState:
             return tenant, secret
 
     def authenticate(self, key: str) -> Tenant | None:
-        """The tenant owning ``key`` (constant-time comparison of digests), or ``None``."""
+        """The tenant owning ``key`` (constant-time comparison of digests), or ``None``.
+
+        The one read that neither settles nor commits: which key belongs to whom does not
+        depend on time, and every API request makes this call before its action (which
+        settles), so a full operation here would do that work twice per request.
+        """
         if not isinstance(key, str):
             return None
-        with self._operation:
-            self._settle()
+        with self._lock:
+            if self._failure is not None:
+                raise StoreError(str(self._failure)) from self._failure
             return self._keys.find(key)
 
     def balance(self, tenant: Tenant) -> Decimal:
@@ -251,20 +257,20 @@ class PanelState:
             order_id = self._order_ids.peek()
             self._ledger.debit(tenant.id, request.charge)  # INSUFFICIENT_FUNDS changes nothing
             self._order_ids.next()
-            order = Order(
-                id=order_id,
-                tenant_id=tenant.id,
-                service=request.service,
-                link=request.link,
-                quantity=request.quantity,
-                charge=self._shared_charge(request.charge),
-                currency=tenant.currency,
-                runs=request.runs,
-                interval=request.interval,
-                created_at=now,
-                planned=request.planned,
-                remains=request.quantity,
-                refunded=self._no_refund,
+            order = Order(  # positional, in field order: an add builds one, keywords cost more
+                order_id,  # id
+                tenant.id,  # tenant_id
+                request.service,  # service
+                request.link,  # link
+                request.quantity,  # quantity
+                self._shared_charge(request.charge),  # charge
+                tenant.currency,  # currency
+                request.runs,  # runs
+                request.interval,  # interval
+                now,  # created_at
+                request.planned,  # planned
+                request.quantity,  # remains
+                self._no_refund,  # refunded
             )
             self._orders[order_id] = order
             book.order_ids.append(order_id)
@@ -457,9 +463,8 @@ class PanelState:
     # -------------------------------------------------------------------- internals
 
     def _commit(self) -> None:
+        """Write what the operation changed (called only when it changed something)."""
         changes = self._changes
-        if not changes:
-            return
         if self._store is not None:
             accounts = {tid: self._ledger.account(tid) for tid in changes.accounts}
             try:
@@ -611,9 +616,11 @@ class PanelState:
         if self._store is not None and now > self._horizon:
             self._horizon = now + self._lease
             self._changes.clock = True
-        while (event := self._scheduler.pop_due(now)) is not None:
-            self._changes.timer_popped(event)
-            self._apply(event)
+        scheduler = self._scheduler
+        if scheduler.next_due <= now:  # most calls find nothing due: no pop to try
+            while (event := scheduler.pop_due(now)) is not None:
+                self._changes.timer_popped(event)
+                self._apply(event)
         return now
 
     def _apply(self, event: Event) -> None:
@@ -686,11 +693,14 @@ class _Operation:
         try:
             state._depth -= 1
             # Most operations only read: nothing to commit, nobody to tell.
-            if state._depth == 0 and (state._changes or state._heard):
+            if state._depth == 0:
+                changes, heard = state._changes, state._heard
                 try:
-                    state._commit()
+                    if changes:
+                        state._commit()
                 finally:
-                    state._deliver()
+                    if heard:
+                        state._deliver()
         finally:
             state._lock.release()
 

@@ -23,6 +23,7 @@ Conventions decided here:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,13 +39,17 @@ from mockpanel.state.catalog import (
     QuantitySource,
     Service,
 )
-from mockpanel.state.magic import parse_magic_link, planned_outcome
+from mockpanel.state.magic import PLAIN_OUTCOME, parse_magic_link, planned_outcome
 from mockpanel.state.money import per_thousand, quantize, smallest_chargeable
 from mockpanel.state.orders import Outcome
 
 __all__ = ["OrderRequest", "count_lines", "validate_add"]
 
 _SHOWN = 64  # longest value echoed back in an error's params
+_MAX_DIGITS = len(str(MAX_COUNT))
+# Links most orders carry (scheme, a plain host name, an optional port, then a path, query or
+# fragment or nothing): urlsplit would find a host in each, so they skip it (see _is_url).
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]|\Z)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,8 @@ def _raw(params: Mapping[str, str], name: str) -> str | None:
 
 
 def _is_url(value: str) -> bool:
+    if _PLAIN_URL.match(value) and value.isprintable() and " " not in value:
+        return True
     head = value[:8].lower()
     if not (head.startswith("http://") or head.startswith("https://")):
         return False
@@ -89,7 +96,7 @@ def _is_url(value: str) -> bool:
 
 
 def _as_int(value: str) -> int | None:
-    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_COUNT)):
+    if value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS:
         return int(value)
     return None
 
@@ -97,9 +104,13 @@ def _as_int(value: str) -> int | None:
 def _check(name: str, spec: ParamSpec, value: str) -> None:
     """Raise the spec's error unless ``value`` has the shape ``spec`` demands."""
     match spec.kind:
-        case ParamKind.COUNT:
-            number = _as_int(value)
-            ok = number is not None and 1 <= number <= MAX_COUNT
+        case ParamKind.COUNT:  # (_as_int inline: every add has a count or two)
+            ok = (
+                value.isascii()
+                and value.isdigit()
+                and len(value) <= _MAX_DIGITS
+                and 1 <= int(value) <= MAX_COUNT
+            )
         case ParamKind.CHOICE:
             number = _as_int(value)
             ok = number is not None and number in spec.choices
@@ -114,8 +125,8 @@ def _check(name: str, spec: ParamSpec, value: str) -> None:
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
-    value = _raw(params, name)
-    if value is None:
+    value = params.get(name)
+    if not value:  # absent or empty: missing
         raise DomainError(ErrorCode.MISSING_PARAM, param=name)
     _check(name, PARAM_SPECS[name], value)
     return value
@@ -134,8 +145,7 @@ def _service(catalog: Mapping[int, Service], service: str) -> Service:
 
 
 def _dripfeed(service: Service, params: Mapping[str, str]) -> tuple[int, int] | None:
-    runs, interval = _raw(params, "runs"), _raw(params, "interval")
-    if runs is None and interval is None:
+    if _raw(params, "runs") is None and _raw(params, "interval") is None:
         return None
     if not service.dripfeed:
         raise DomainError(ErrorCode.DRIPFEED_NOT_SUPPORTED, service=service.id)
@@ -153,7 +163,8 @@ def validate_add(
     for cond in rule.conditional:
         if values.get(cond.param) == cond.equals:
             values[cond.requires] = _required(params, cond.requires)
-    drip = _dripfeed(found, params)
+    # Most orders are not drip-fed: skip the call when neither of its fields was sent.
+    drip = _dripfeed(found, params) if "runs" in params or "interval" in params else None
     link = values.get("link")
     magic = parse_magic_link(link) if link is not None else None
 
@@ -182,12 +193,12 @@ def validate_add(
         if charge <= 0:
             least = smallest_chargeable(found.rate, places)
             raise DomainError(ErrorCode.QUANTITY_TOO_LOW, min=least, quantity=quantity)
-    return OrderRequest(
-        service=found,
-        link=link,
-        quantity=quantity,
-        runs=drip[0] if drip else None,
-        interval=drip[1] if drip else None,
-        charge=charge,
-        planned=planned_outcome(magic, quantity),
+    return OrderRequest(  # positional, in field order (keywords cost more on every add)
+        found,  # service
+        link,  # link
+        quantity,  # quantity
+        drip[0] if drip else None,  # runs
+        drip[1] if drip else None,  # interval
+        charge,  # charge
+        PLAIN_OUTCOME if magic is None else planned_outcome(magic, quantity),  # planned
     )

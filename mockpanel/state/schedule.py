@@ -8,6 +8,7 @@ instead of requiring it to be found and removed.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -41,13 +42,17 @@ class Scheduler:
     The heap holds ``(due, seq, event)`` tuples: they order exactly as the events do (``seq``
     is unique, so an event itself is never compared), but in C, where comparing two events
     would call their dataclass ``__lt__`` about log2(n) times per push.
+
+    ``next_due`` is the earliest due time (``inf`` when empty), a plain attribute so that the
+    state can tell "nothing is due" without a call on every operation.
     """
 
-    __slots__ = ("_heap", "_seq")
+    __slots__ = ("_heap", "_seq", "next_due")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Event]] = []
         self._seq = 0
+        self.next_due = math.inf
 
     @classmethod
     def restore(cls, events: Iterable[Event], seq: int) -> Scheduler:
@@ -59,6 +64,7 @@ class Scheduler:
             raise ValueError(f"an event's seq is above the last issued seq {seq}")
         heapq.heapify(scheduler._heap)
         scheduler._seq = seq
+        scheduler._sync()
         return scheduler
 
     def __len__(self) -> int:
@@ -73,13 +79,21 @@ class Scheduler:
         self._seq += 1
         event = Event(due, self._seq, kind, target, generation)
         heapq.heappush(self._heap, (due, self._seq, event))
+        if due < self.next_due:
+            self.next_due = due
         return event
 
     def pop_due(self, now: float) -> Event | None:
         """The earliest event due at or before ``now``, removed; ``None`` if none is due."""
         if self._heap and self._heap[0][0] <= now:
-            return heapq.heappop(self._heap)[2]
+            event = heapq.heappop(self._heap)[2]
+            self._sync()
+            return event
         return None
 
     def clear(self) -> None:
         self._heap.clear()
+        self.next_due = math.inf
+
+    def _sync(self) -> None:
+        self.next_due = self._heap[0][0] if self._heap else math.inf

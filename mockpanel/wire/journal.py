@@ -16,6 +16,7 @@ recording. The buffer holds the last ``size`` records of both kinds together.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 REDACTED = "[redacted]"
-_SECRET_FIELDS = frozenset({"key"})
+_SECRET_FIELD = "key"  # the API key: the only secret a request carries
 R = TypeVar("R", "Exchange", "Delivery")
 
 
@@ -124,14 +125,6 @@ _Noted = tuple[
 ]
 
 
-def _redacted_copy(params: Mapping[str, str]) -> dict[str, str]:
-    fields = dict(params)
-    for name in _SECRET_FIELDS:  # (a loop over the few names: no set built per request)
-        if name in fields:
-            fields[name] = REDACTED
-    return fields
-
-
 class Journal:
     """The last ``size`` records, oldest first; sequence numbers never repeat, even on clear.
 
@@ -139,13 +132,13 @@ class Journal:
     :class:`Exchange` only when someone reads the journal, which most requests never see.
     """
 
-    __slots__ = ("_entries", "_next_seq")
+    __slots__ = ("_entries", "_seq")
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError(f"journal size must be at least 1, got {size}")
         self._entries: deque[Exchange | Delivery | _Noted] = deque(maxlen=size)
-        self._next_seq = 1
+        self._seq = itertools.count(1)  # never reset: numbers stay unique across clear()
 
     def note(
         self,
@@ -159,9 +152,11 @@ class Journal:
         faults: tuple[FaultNote, ...] = (),
     ) -> None:
         """:meth:`record` without building the :class:`Exchange` now (the per-request path)."""
+        fields = dict(params)
+        if _SECRET_FIELD in fields:
+            fields[_SECRET_FIELD] = REDACTED
         self._entries.append(
-            (self._take_seq(), time, tenant, action, _redacted_copy(params), status, response,
-             faults)
+            (next(self._seq), time, tenant, action, fields, status, response, faults)
         )
 
     def record(
@@ -176,11 +171,14 @@ class Journal:
         faults: tuple[FaultNote, ...] = (),
     ) -> Exchange:
         """Append an exchange (redacting ``params``), dropping the oldest record when full."""
-        entry = _built(
-            (self._take_seq(), time, tenant, action, _redacted_copy(params), status, response,
-             faults)
+        self.note(
+            time=time, tenant=tenant, action=action, params=params, status=status,
+            response=response, faults=faults,
         )  # fmt: skip
-        self._entries.append(entry)
+        noted = self._entries[-1]
+        assert isinstance(noted, tuple)  # what note() just appended
+        entry = _built(noted)
+        self._entries[-1] = entry
         return entry
 
     def record_delivery(
@@ -198,7 +196,7 @@ class Journal:
     ) -> Delivery:
         """Append a webhook delivery attempt, dropping the oldest record when full."""
         entry = Delivery(
-            self._take_seq(), time, tenant, order, url, attempt, status, error, payload, outcome
+            next(self._seq), time, tenant, order, url, attempt, status, error, payload, outcome
         )
         self._entries.append(entry)
         return entry
@@ -232,11 +230,6 @@ class Journal:
                 (_built(entry) if isinstance(entry, tuple) else entry for entry in self._entries),
                 maxlen=self._entries.maxlen,
             )
-
-    def _take_seq(self) -> int:
-        seq = self._next_seq
-        self._next_seq += 1
-        return seq
 
 
 def _built(noted: _Noted) -> Exchange:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
@@ -66,8 +66,11 @@ def _unique(pairs: Iterable[tuple[str, str]], where: str) -> dict[str, str]:
 
 
 def _unquoted(part: str) -> str:
-    # parse_qsl's unquoting of one name or value (called only for a part holding "%" or "+").
-    return unquote(part.replace("+", " "), encoding="utf-8", errors="strict")
+    # parse_qsl's unquoting of one name or value (called only for a part holding "%" or "+"),
+    # without unquote's per-run splitting: literal characters encode back to whole UTF-8
+    # sequences, so decoding all the bytes at once accepts and yields exactly what
+    # unquote(..., errors="strict") does (a lone surrogate fails to encode: UnicodeError).
+    return unquote_to_bytes(part.replace("+", " ")).decode("utf-8")
 
 
 def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
@@ -93,7 +96,7 @@ def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
                 )
                 for name, _, value in pairs
             ]
-    except UnicodeDecodeError:
+    except UnicodeError:  # undecodable bytes, or a lone surrogate in an escaped str part
         _bad(f"the {where} is not valid UTF-8")
     # From bytes, strict UTF-8 decoding and strict unquoting cannot yield a lone surrogate.
     utf8 = isinstance(raw, bytes)
@@ -161,8 +164,6 @@ def _json_kind(value: object) -> str:
 def _encoding_of(request: web.BaseRequest) -> Encoding | None:
     """The body encoding a request declares, or ``None`` for a media type we never decode
     (or a charset other than UTF-8 and its ASCII subset)."""
-    if request.headers.get("Content-Type") == _FORM_MEDIA:  # the usual header, no parameters
-        return Encoding.FORM
     charset = request.charset
     if charset is not None and charset.lower() not in _UTF8_CHARSETS:
         return None
@@ -188,7 +189,8 @@ def body_abandoned(request: web.BaseRequest) -> bool:
 
 
 async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: float) -> bytes:
-    if request.content_length is not None and request.content_length > max_bytes:
+    declared = request.content_length
+    if declared is not None and declared > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
     try:
         if request.content.is_eof():
@@ -232,7 +234,10 @@ async def read_params(
     body = await _read_body(request, max_bytes, body_seconds)
     if not body:
         return fields
-    encoding = _encoding_of(request)
+    if request.headers.get("Content-Type") == _FORM_MEDIA:  # the usual header, no parameters
+        encoding: Encoding | None = Encoding.FORM
+    else:
+        encoding = _encoding_of(request)
     if encoding is None or encoding not in accepted:
         raise DomainError(
             ErrorCode.UNSUPPORTED_ENCODING,

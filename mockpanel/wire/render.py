@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
 
 from aiohttp import web
 
@@ -138,13 +140,18 @@ def _flag(value: bool, style: FlagStyle) -> Json:
     return int(value) if style is FlagStyle.INT else str(int(value))
 
 
+# Each status's own word as a plain str: ``status.value`` is a Python-level property, and the
+# JSON writer's fast path takes exact ``str`` only.
+_ORDER_WORDS: Final = MappingProxyType({status: str(status.value) for status in OrderStatus})
+_REFILL_WORDS: Final = MappingProxyType({status: str(status.value) for status in RefillStatus})
+
+
 def order_word(profile: Profile, status: OrderStatus) -> str:
-    word = profile.order_words.get(status)  # (``status.value`` is a Python-level property)
-    return status.value if word is None else word
+    return profile.order_words.get(status) or _ORDER_WORDS[status]
 
 
 def refill_word(profile: Profile, status: RefillStatus) -> str:
-    return profile.refill_words.get(status, status.value)
+    return profile.refill_words.get(status) or _REFILL_WORDS[status]
 
 
 def _wrapped(profile: Profile, handler: Handler, body: dict[str, Json]) -> dict[str, Json]:
@@ -209,8 +216,8 @@ def _order_fields(
                 out[name] = _count(view.start_count, count_style)
             elif numbers.unknown_start_count is UnknownCount.ZERO:
                 out[name] = _count(0, count_style)
-        elif name == "status":
-            out[name] = order_word(profile, view.status)
+        elif name == "status":  # (order_word inline: every status answer has one)
+            out[name] = profile.order_words.get(view.status) or _ORDER_WORDS[view.status]
         elif name == "remains":
             out[name] = _count(view.remains, style or numbers.remains)
         else:

@@ -44,3 +44,33 @@ def test_a_restored_scheduler_keeps_the_order_and_the_sequence(
     for i, due in enumerate(later):
         events.append(restored.push(due, EventKind.ORDER_FINISH, f"n{i}", 1))
     assert _drain(restored, 100.0) == sorted(events)
+
+
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("push"), st.sampled_from([0.0, 0.5, 1.0, 2.0, 7.25])),
+            st.tuples(st.just("pop"), st.sampled_from([0.0, 1.0, 1.75, 10.0])),
+            st.tuples(st.just("clear"), st.just(0.0)),
+            st.tuples(st.just("restore"), st.just(0.0)),
+        ),
+        max_size=40,
+    )
+)
+def test_next_due_is_always_the_earliest_due_time(steps: list[tuple[str, float]]) -> None:
+    # The state skips settling whenever next_due is in the future: a stale value would leave
+    # a due transition unapplied.
+    scheduler = Scheduler()
+    pending: list[Event] = []
+    for kind, value in steps:
+        if kind == "push":
+            pending.append(scheduler.push(value, EventKind.ORDER_START, "o", 0))
+        elif kind == "pop":
+            for event in _drain(scheduler, value):
+                pending.remove(event)
+        elif kind == "clear":
+            scheduler.clear()
+            pending.clear()
+        else:
+            scheduler = Scheduler.restore(pending, scheduler.seq)
+        assert scheduler.next_due == min((event.due for event in pending), default=float("inf"))

@@ -1,8 +1,9 @@
 """Read-only calls skip the commit and the listeners only when they really changed nothing.
 
-``PanelState._end`` commits and delivers only when the operation recorded a change or heard
-of one; a read that settles a due timer has changed the state, so it must still be written
-and told. These pin that down for the calls the API makes on every request.
+An operation commits and delivers only when it recorded a change or heard of one; a read
+that settles a due timer has changed the state, so it must still be written and told. These
+pin that down for the calls the API makes on every request. ``authenticate`` is the one read
+that settles nothing (who owns a key does not depend on time), so the action after it does.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from mockpanel.state import ManualClock, OrderStatus, PanelState, StateConfig, Tenant
+from mockpanel.state import ManualClock, OrderStatus, PanelState, StateConfig, StoreError, Tenant
 
 LINK = "https://instagram.com/p/abc"
 
 Read = Callable[[PanelState, Tenant, str], object]
 
 READS: dict[str, Read] = {
-    "authenticate": lambda panel, tenant, key: panel.authenticate(key),
     "balance": lambda panel, tenant, key: panel.balance(tenant),
+    "orders": lambda panel, tenant, key: panel.orders(tenant),
 }
 
 
@@ -59,3 +60,26 @@ def test_reads_in_memory_leave_nothing_for_the_next_write_to_repeat() -> None:
     assert panel.balance(tenant) == Decimal(5) - order.charge
     panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
     assert heard == [(order.id, OrderStatus.IN_PROGRESS)]  # told once, not again later
+
+
+def test_authenticate_settles_nothing_and_the_next_read_does() -> None:
+    clock = ManualClock()
+    panel = PanelState(StateConfig(), clock)
+    tenant, key = panel.create_tenant(Decimal(5))
+    order = panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
+    heard: list[tuple[str, OrderStatus]] = []
+    panel.subscribe(lambda view: heard.append((view.id, view.status)))
+    clock.advance(3)
+    assert panel.authenticate(key) == tenant
+    assert panel.authenticate("not-a-key") is None
+    assert heard == []  # the due timer waits for an operation
+    assert panel.order(tenant, order.id).status is OrderStatus.IN_PROGRESS
+    assert heard == [(order.id, OrderStatus.IN_PROGRESS)]
+
+
+def test_authenticate_refuses_once_the_state_file_is_closed(tmp_path: Path) -> None:
+    panel = PanelState.open(tmp_path / "state.db", StateConfig(), ManualClock())
+    _, key = panel.create_tenant(Decimal(5))
+    panel.close()
+    with pytest.raises(StoreError):
+        panel.authenticate(key)

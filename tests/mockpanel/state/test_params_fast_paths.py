@@ -1,0 +1,53 @@
+"""The shortcut for plain links accepts nothing the full URL check would refuse.
+
+``_is_url`` accepts a plain ``http(s)://host[:port]`` link with a regular expression and
+leaves every other link to ``urlsplit``; the oracle below is the full check alone, as it was
+before the shortcut, so a shortcut that lets a bad link through fails here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from mockpanel.state.params import _is_url
+
+
+def _full_check(value: str) -> bool:
+    head = value[:8].lower()
+    if not (head.startswith("http://") or head.startswith("https://")):
+        return False
+    if not value.isprintable() or " " in value:
+        return False
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        return False
+    return bool(host)
+
+
+_PIECES = st.sampled_from(
+    ["http", "https", "HTTPS", "ftp", ":", "//", "/", "?", "#", "@", "[", "]", ".", "-", "a",
+     "example", "test", "80", "99999", " ", "\t", "\n", "%", "é", "\u200b", "::1", "x=1", ""]
+)
+
+
+@given(st.lists(_PIECES, max_size=12).map("".join))
+@example("https://example.test/b")
+@example("http://a.b:8080")
+@example("https://.")
+@example("https://host:123456/x")
+@example("https://[::1]/x")
+@example("https://user@host/x")
+@example("https://exa mple.test/")
+@example("https://example.test/\n")
+@example("https:///path")
+def test_plain_link_shortcut_agrees_with_the_full_check(value: str) -> None:
+    assert _is_url(value) == _full_check(value)
+
+
+@given(st.text(max_size=40))
+def test_any_text_agrees_with_the_full_check(value: str) -> None:
+    assert _is_url(value) == _full_check(value)
