@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from mockpanel.state.catalog import Service, ServiceType
 from mockpanel.state.money import pro_rata, quantize
@@ -72,10 +72,14 @@ class Progress:
         return self.target + min(span, math.ceil(span * (1.0 - done)))
 
 
-@dataclass(frozen=True, slots=True)
-class OrderView:
+class OrderView(NamedTuple):
     """An order as the API reports it at one instant. ``charge`` is exactly what was debited;
-    ``refunded`` is what has been credited back since (partial or full)."""
+    ``refunded`` is what has been credited back since (partial or full).
+
+    Immutable, as listeners and test panels receive it (change a copy: ``view._replace``). A
+    named tuple rather than a frozen dataclass because every status read builds one, and a
+    frozen dataclass sets its 16 fields one ``object.__setattr__`` call at a time.
+    """
 
     id: str
     tenant_id: str

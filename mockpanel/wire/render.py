@@ -30,7 +30,7 @@ from mockpanel.profiles import (
 )
 from mockpanel.state import OrderStatus, OrderView, RefillStatus, RefillView, Service
 from mockpanel.state import format_money as _format_money
-from mockpanel.wire.jsontext import Json, dumps
+from mockpanel.wire.jsontext import Json, dumps_bytes
 
 __all__ = [
     "HINT_HEADER",
@@ -104,7 +104,7 @@ def json_response(profile: Profile, reply: Reply) -> web.Response:
     if reply.headers:
         headers.update(reply.headers)
     return web.Response(
-        body=dumps(reply.body, indent=profile.wire.indent).encode("ascii"),
+        body=dumps_bytes(reply.body, indent=profile.wire.indent),
         status=reply.status,
         headers=headers,
     )
@@ -208,8 +208,9 @@ def _order_fields(
     for name in fields:
         if name == "order":
             out[name] = _id(view.id, numbers.order_id)
-        elif name == "charge":
-            out[name] = _money(profile, view.charge - view.refunded, style or numbers.charge)
+        elif name == "charge":  # (no Decimal subtraction for the usual, unrefunded order)
+            charge = view.charge - view.refunded if view.refunded else view.charge
+            out[name] = _money(profile, charge, style or numbers.charge)
         elif name == "start_count":
             count_style = style or numbers.start_count
             if view.start_count is not None:

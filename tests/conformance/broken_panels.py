@@ -142,7 +142,7 @@ class ReportsTwiceTheCharge(PanelState):
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
         view = super().order(tenant, order_id)
-        return replace(view, charge=view.charge * 2)
+        return view._replace(charge=view.charge * 2)
 
 
 class UnknownServiceFallsBack(PanelState):
@@ -316,7 +316,7 @@ class RemainsAboveQuantity(PanelState):
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
         view = super().order(tenant, order_id)
         if view.status in (OrderStatus.PENDING, OrderStatus.IN_PROGRESS):
-            return replace(view, remains=view.remains + 100)
+            return view._replace(remains=view.remains + 100)
         return view
 
 
@@ -332,7 +332,7 @@ class CompletedFlapsBack(PanelState):
         view = super().order(tenant, order_id)
         if view.status is OrderStatus.COMPLETED:
             if view.id in self._shown_completed:
-                return replace(view, status=OrderStatus.IN_PROGRESS)
+                return view._replace(status=OrderStatus.IN_PROGRESS)
             self._shown_completed.add(view.id)
         return view
 

@@ -1,9 +1,11 @@
-"""``Order.view`` builds its view positionally (for speed): every field must land in its place."""
+"""``Order.view`` builds its view positionally (for speed): every field must land in its place,
+and the view stays immutable."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from decimal import Decimal
+
+import pytest
 
 from mockpanel.state import OrderStatus, OrderView
 from mockpanel.state.catalog import default_catalog
@@ -51,7 +53,7 @@ def test_every_view_field_comes_from_its_own_order_field() -> None:
     )
     assert order.view(25.0) == expected
     # Distinct values everywhere, so a swapped pair of positions cannot compare equal.
-    values = [getattr(expected, field.name) for field in fields(OrderView)]
+    values = [getattr(expected, name) for name in OrderView._fields]
     assert len({repr(value) for value in values}) == len(values)
 
 
@@ -67,3 +69,17 @@ def test_a_finished_order_shows_when_it_finished() -> None:
     assert (view.status, view.remains, view.finished_at, view.link) == (
         OrderStatus.COMPLETED, 0, 99.0, None
     )
+
+
+def test_a_view_cannot_be_changed_only_copied() -> None:
+    service = default_catalog()[0]
+    order = Order(
+        id="16003", tenant_id="t1", service=service, link=None, quantity=10,
+        charge=Decimal("0.01000"), currency="USD", runs=None, interval=None, created_at=0.0,
+        planned=Outcome(OrderStatus.COMPLETED, 0), remains=10, refunded=Decimal("0.00000"),
+    )  # fmt: skip
+    view = order.view(0.0)
+    with pytest.raises(AttributeError):
+        view.status = OrderStatus.CANCELED  # type: ignore[misc]
+    copy = view._replace(status=OrderStatus.CANCELED)
+    assert (view.status, copy.status) == (OrderStatus.PENDING, OrderStatus.CANCELED)
