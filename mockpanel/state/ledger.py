@@ -27,6 +27,18 @@ class Account:
     balance: Decimal
 
 
+@dataclass(slots=True)
+class _Figures:
+    """An account's running figures, changed in place by every movement (an order debits one:
+    a new frozen :class:`Account` per movement would cost four ``object.__setattr__`` calls);
+    callers only ever get an :class:`Account` copy."""
+
+    opening: Decimal
+    debited: Decimal
+    credited: Decimal
+    balance: Decimal
+
+
 class Ledger:
     """Accounts keyed by tenant id, all amounts at ``places`` decimals."""
 
@@ -34,7 +46,7 @@ class Ledger:
 
     def __init__(self, places: int) -> None:
         self._places = places
-        self._accounts: dict[str, Account] = {}
+        self._accounts: dict[str, _Figures] = {}
 
     def open(self, account: str, balance: Decimal) -> None:
         """Open ``account`` with ``balance`` (finite, >= 0, at most ``places`` decimals)."""
@@ -42,7 +54,7 @@ class Ledger:
             raise ValueError(f"account {account!r} already exists")
         opening = check_amount(balance, self._places)
         zero = quantize(Decimal(0), self._places)
-        self._accounts[account] = Account(opening, zero, zero, opening)
+        self._accounts[account] = _Figures(opening, zero, zero, opening)
 
     def restore(self, account: str, figures: Account) -> None:
         """Reopen ``account`` with figures read back from a state file, checked for consistency."""
@@ -53,11 +65,12 @@ class Ledger:
             check_amount(amount, self._places)
         if figures.opening - figures.debited + figures.credited != figures.balance:
             raise ValueError(f"account {account!r}: balance != opening - debited + credited")
-        self._accounts[account] = figures
+        self._accounts[account] = _Figures(*amounts)
 
     def account(self, account: str) -> Account:
         """The figures of ``account``; ``KeyError`` if it was never opened."""
-        return self._accounts[account]
+        figures = self._accounts[account]
+        return Account(figures.opening, figures.debited, figures.credited, figures.balance)
 
     def balance(self, account: str) -> Decimal:
         return self._accounts[account].balance
@@ -70,21 +83,17 @@ class Ledger:
     def debit(self, account: str, amount: Decimal) -> Decimal:
         """Take ``amount``; ``INSUFFICIENT_FUNDS`` (needed, balance) if it would go negative."""
         amount = self._amount(amount)
-        current = self._accounts[account]
-        if amount > current.balance:
-            raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, needed=amount, balance=current.balance)
-        updated = Account(
-            current.opening, current.debited + amount, current.credited, current.balance - amount
-        )
-        self._accounts[account] = updated
-        return updated.balance
+        figures = self._accounts[account]
+        if amount > figures.balance:
+            raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, needed=amount, balance=figures.balance)
+        figures.debited += amount
+        figures.balance -= amount
+        return figures.balance
 
     def credit(self, account: str, amount: Decimal) -> Decimal:
         """Give back ``amount`` (a refund)."""
         amount = self._amount(amount)
-        current = self._accounts[account]
-        updated = Account(
-            current.opening, current.debited, current.credited + amount, current.balance + amount
-        )
-        self._accounts[account] = updated
-        return updated.balance
+        figures = self._accounts[account]
+        figures.credited += amount
+        figures.balance += amount
+        return figures.balance

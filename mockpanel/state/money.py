@@ -64,10 +64,22 @@ def quantize(amount: Decimal, places: int) -> Decimal:
 
 
 def per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:
-    """The charge of ``quantity`` units at ``rate`` per 1000, ``quantize(rate * qty / 1000)``."""
-    ctx = _TEMPLATE.copy()
-    exact = ctx.multiply(rate, Decimal(quantity)).scaleb(-3, context=ctx)
-    return exact.quantize(_QUANTA.get(places) or quantum(places), context=ctx)
+    """The charge of ``quantity`` units at ``rate`` per 1000, ``quantize(rate * qty / 1000)``.
+
+    In integers (every ``add`` prices one order): ``rate`` is exactly ``numerator /
+    denominator``, so the charge in units of the last place is that fraction times
+    ``quantity * 10**places / 1000``, rounded half up, written back with exactly ``places``
+    decimals. A hypothesis test holds it to the Decimal formula.
+    """
+    if not rate.is_finite() or rate < 0 or quantity < 0 or places < 0:
+        raise ValueError(f"need a finite rate >= 0, quantity >= 0, places >= 0: {rate}, "
+                         f"{quantity}, {places}")
+    numerator, denominator = rate.as_integer_ratio()
+    whole = denominator * 1000
+    units, rest = divmod(numerator * quantity * 10**places, whole)
+    if 2 * rest >= whole:
+        units += 1
+    return Decimal(f"{units}E-{places}")
 
 
 def pro_rata(charge: Decimal, part: int, whole: int, places: int) -> Decimal:

@@ -42,7 +42,7 @@ from mockpanel.wire.keys import (
     SLEEP,
     STATE,
 )
-from mockpanel.wire.params import read_params
+from mockpanel.wire.params import read_params, read_params_now
 from mockpanel.wire.ratelimit import RateLimiter
 from mockpanel.wire.render import Reply
 from mockpanel.wire.webhooks import Sleep
@@ -146,9 +146,13 @@ class ApiView:
         try:
             if limiter is not None:  # request.remote asks the transport: only when it counts
                 _charge(limiter, "ip", request.remote or "unknown")
-            params = await read_params(
-                request, profile.wire.encodings, self._max_bytes, body_seconds=self._body_seconds
-            )
+            encodings = profile.wire.encodings
+            arrived = read_params_now(request, encodings, self._max_bytes)  # (the usual case)
+            if arrived is None:  # the body is still arriving, or failed on the way
+                arrived = await read_params(
+                    request, encodings, self._max_bytes, body_seconds=self._body_seconds
+                )
+            params = arrived
             key = params.get("key", "")
             tenant = self._state.authenticate(key) if key else None
             if tenant is not None and limiter is not None:

@@ -8,7 +8,7 @@ writes a ``Decimal`` as its fixed-point digits, so ``Decimal("4.20")`` is the JS
 Most answers hold no ``Decimal`` at all (money goes out as text in most dialects), so a value
 made only of exact ``dict``/``list``/``tuple``/``str``/``int``/``bool``/``None`` is written by
 orjson (a tenth of the standard encoder's time; its text is the same for these types as long
-as it is ASCII and every int fits in 64 bits, and otherwise the standard encoder writes it);
+as it is ASCII without DEL and every int fits in 64 bits, else the standard encoder writes it);
 with a ``float`` as well, by the standard library's C encoder, which yields the same text;
 everything else takes the exact (slower) path below, which also raises the loud errors.
 """
@@ -60,12 +60,15 @@ def dumps_bytes(value: Json, *, indent: int | None = None) -> bytes:
 
 def _fast(value: Json) -> bytes | None:
     """orjson's text of a float-free plain ``value`` when it is what the C encoder would write
-    (all ASCII; ``None`` for text to escape or an int beyond 64 bits, which orjson refuses)."""
+    (``None`` for text the standard encoder escapes and orjson does not, or an int beyond 64
+    bits, which orjson refuses)."""
     try:
         text = orjson.dumps(value)
     except TypeError:  # orjson.JSONEncodeError: an int that does not fit in 64 bits
         return None
-    return text if text.isascii() else None
+    # Not ASCII: the standard encoder escapes it (PHP does too). DEL is ASCII, but it escapes
+    # that as well, and orjson does not.
+    return text if text.isascii() and b"\x7f" not in text else None
 
 
 def _not_plain(value: object) -> object:

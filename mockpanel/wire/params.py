@@ -28,6 +28,7 @@ __all__ = [
     "decode_json",
     "decode_urlencoded",
     "read_params",
+    "read_params_now",
 ]
 
 # Seconds a body may take to arrive in full. aiohttp waits forever for a body shorter than its
@@ -41,16 +42,26 @@ _FORM_MEDIA: Final = _MEDIA_TYPES[Encoding.FORM]
 _UTF8_CHARSETS: Final = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
+def _problem(detail: str) -> DomainError:
+    return DomainError(ErrorCode.BAD_REQUEST, detail=detail)
+
+
 def _bad(detail: str) -> NoReturn:
-    raise DomainError(ErrorCode.BAD_REQUEST, detail=detail)
+    raise _problem(detail)
 
 
-def _checked_text(text: str, what: str) -> str:
+def _encodable(text: str) -> bool:
     # JSON escapes can smuggle lone surrogates ("\ud800") into a str; they cannot be encoded
     # back to UTF-8, so any later echo or key comparison would crash. Refuse them up front.
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _checked_text(text: str, what: str) -> str:
+    if not _encodable(text):
         _bad(f"{what} contains an invalid unicode escape")
     return text
 
@@ -83,31 +94,41 @@ def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
         return {}  # no query string (the usual case): nothing to decode
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        # What parse_qsl(text, keep_blank_values=True, errors="strict") returns: empty pieces
-        # skipped, a piece without "=" has an empty value, only the first "=" splits; one
-        # unquote call per escaped part, and none at all for a text without escapes.
-        pairs = [piece.partition("=") for piece in text.split("&") if piece]
-        if "%" in text or "+" in text:
-            pairs = [
-                (
-                    _unquoted(name) if "%" in name or "+" in name else name,
-                    "=",
-                    _unquoted(value) if "%" in value or "+" in value else value,
-                )
-                for name, _, value in pairs
-            ]
-    except UnicodeError:  # undecodable bytes, or a lone surrogate in an escaped str part
+    except UnicodeError:
         _bad(f"the {where} is not valid UTF-8")
+    # What parse_qsl(text, keep_blank_values=True, errors="strict") returns: empty pieces
+    # skipped, a piece without "=" has an empty value, only the first "=" splits; one unquote
+    # call per escaped part, none for a text without escapes. One pass, no list in between.
+    escaped = "%" in text or "+" in text
     # From bytes, strict UTF-8 decoding and strict unquoting cannot yield a lone surrogate.
-    utf8 = isinstance(raw, bytes)
+    checked = not isinstance(raw, bytes)
     fields: dict[str, str] = {}
-    for name, _, value in pairs:
+    # An undecodable part anywhere is the answer; otherwise the first repeated or unencodable
+    # field, in order (the precedence of decoding everything first, then checking each field).
+    problem: DomainError | None = None
+    for piece in text.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if escaped:
+            try:
+                if "%" in name or "+" in name:
+                    name = _unquoted(name)
+                if "%" in value or "+" in value:
+                    value = _unquoted(value)
+            except UnicodeError:  # undecodable escapes, or a lone surrogate in a str part
+                _bad(f"the {where} is not valid UTF-8")
+        if problem is not None:
+            continue
         if name in fields:
-            _bad(f"field {name!r} is repeated in the {where}")
-        if utf8:
-            fields[name] = value
+            problem = _problem(f"field {name!r} is repeated in the {where}")
+        elif checked and (not _encodable(name) or not _encodable(value)):
+            what = "a field name" if not _encodable(name) else f"field {name!r}"
+            problem = _problem(f"{what} contains an invalid unicode escape")
         else:
-            fields[_checked_text(name, "a field name")] = _checked_text(value, f"field {name!r}")
+            fields[name] = value
+    if problem is not None:
+        raise problem
     return fields
 
 
@@ -188,18 +209,17 @@ def body_abandoned(request: web.BaseRequest) -> bool:
     return request.content.exception() is not None
 
 
-async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: float) -> bytes:
+def _declared_size_fits(request: web.BaseRequest, max_bytes: int) -> None:
     declared = request.content_length
     if declared is not None and declared > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
+
+
+async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: float) -> bytes:
+    _declared_size_fits(request, max_bytes)
     try:
-        if request.content.is_eof():
-            # Already received in full (a small body arrives with its headers): reading it
-            # cannot wait, so the timer guarding a stalled body is not needed.
+        async with asyncio.timeout(body_seconds):
             body = await request.read()
-        else:
-            async with asyncio.timeout(body_seconds):
-                body = await request.read()
     except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew client_max_size
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes) from None
     except web.RequestPayloadError as exc:  # a corrupt Content-Encoding or chunked framing
@@ -211,6 +231,26 @@ async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: flo
     if len(body) > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
     return body
+
+
+def read_params_now(
+    request: web.BaseRequest, accepted: frozenset[Encoding], max_bytes: int
+) -> dict[str, str] | None:
+    """:func:`read_params` without waiting, or ``None`` when it would have to wait.
+
+    A small form arrives with its headers: its body is in aiohttp's buffer in full before the
+    view runs, so it is taken from there (``read_nowait``) instead of through ``read()``'s
+    coroutines and the timer that guards a stalled body. A body still arriving, or one that
+    failed on the way, is left to :func:`read_params` and its timeout and error handling.
+    """
+    content = request.content
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    _declared_size_fits(request, max_bytes)
+    body = content.read_nowait()
+    if len(body) > max_bytes:
+        raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
+    return _fields(request, accepted, body)
 
 
 async def read_params(
@@ -226,13 +266,18 @@ async def read_params(
     a field present both there and in the body is a repeat. An empty body carries no fields
     whatever its content type, so it is answered as a request without ``key``.
     """
+    body = b""
+    if request.method not in ("GET", "HEAD"):
+        body = await _read_body(request, max_bytes, body_seconds)
+    return _fields(request, accepted, body)
+
+
+def _fields(request: web.BaseRequest, accepted: frozenset[Encoding], body: bytes) -> dict[str, str]:
+    """The fields of the query string (when the profile reads it) and of ``body``."""
     fields: dict[str, str] = {}
     if Encoding.QUERY in accepted and (query := request.rel_url.raw_query_string):
         fields = decode_urlencoded(query, "query string")
-    if request.method in ("GET", "HEAD"):
-        return fields
-    body = await _read_body(request, max_bytes, body_seconds)
-    if not body:
+    if not body or request.method in ("GET", "HEAD"):
         return fields
     if request.headers.get("Content-Type") == _FORM_MEDIA:  # the usual header, no parameters
         encoding: Encoding | None = Encoding.FORM

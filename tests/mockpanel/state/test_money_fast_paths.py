@@ -7,7 +7,7 @@ keyword arguments; neither may change a single answer.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, Inexact, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 
 import pytest
 from hypothesis import given
@@ -70,3 +70,34 @@ def test_a_looked_up_quantum_is_the_computed_one(places: int) -> None:
 def test_a_negative_quantum_is_still_refused() -> None:
     with pytest.raises(ValueError, match="places must be >= 0"):
         money.quantum(-1)
+
+
+def _decimal_per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:
+    # The Decimal formula per_thousand replaced: multiply, shift three places, round half up.
+    ctx = Context(prec=80, rounding=ROUND_HALF_UP)
+    exact = ctx.multiply(rate, Decimal(quantity)).scaleb(-3, context=ctx)
+    return exact.quantize(Decimal(1).scaleb(-places), context=ctx)
+
+
+_RATES = st.builds(
+    lambda digits, exponent: Decimal((0, digits, exponent)),
+    st.lists(st.integers(0, 9), min_size=1, max_size=10).map(tuple),
+    st.integers(-8, 3),
+)
+
+
+@given(rate=_RATES, quantity=st.integers(0, 10**9), places=st.integers(0, 12))
+def test_per_thousand_in_integers_equals_the_decimal_formula(
+    rate: Decimal, quantity: int, places: int
+) -> None:
+    charge = money.per_thousand(rate, quantity, places)
+    expected = _decimal_per_thousand(rate, quantity, places)
+    assert charge == expected
+    assert charge.as_tuple().exponent == -places  # written with exactly the money places
+    assert format_money(charge, places) == f"{expected:.{places}f}"
+
+
+@pytest.mark.parametrize("rate", [Decimal("NaN"), Decimal("Infinity"), Decimal("-0.5")])
+def test_per_thousand_refuses_what_is_not_a_price(rate: Decimal) -> None:
+    with pytest.raises(ValueError, match="finite rate"):
+        money.per_thousand(rate, 10, 2)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mockpanel.wire import jsontext
@@ -40,9 +40,12 @@ def _standard(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+@settings(max_examples=1000)
 @given(value=_values)
 @example(value={"a": "\x00\x1f\x7f\"\\/\u2028é", "b": [1, -1, 2**63, -(2**63) - 1]})
 @example(value={"charge": "0.00001", "start_count": 0, "status": "Pending", "currency": "USD"})
+@example(value="\x7f")  # ASCII, escaped by the standard encoder only
+@example(value={"a": "\x00\x08\x0c\x1f\"\\/"})
 @example(value=[1e-07, 1e16, 0.1, -0.0])
 def test_every_path_writes_the_standard_text(value: Any) -> None:
     text = dumps(value)
