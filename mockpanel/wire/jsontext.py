@@ -36,39 +36,29 @@ def dumps(value: Json, *, indent: int | None = None) -> str:
     Raises ``ValueError`` for a non-finite number and ``TypeError`` for anything that is not
     JSON: a mock bug must surface, never be rendered as something a vendor might send.
     """
-    if indent is None and _plain(value, _FAST_SCALARS):
-        fast = _fast(value)
-        if fast is not None:
-            return fast.decode("ascii")
-    if _plain(value, _SCALARS):
-        if indent is None:
-            return "".join(_COMPACT(value, 0))
-        return json.dumps(value, indent=indent, separators=(",", ": "), allow_nan=False)
-    parts: list[str] = []
-    _encode(value, parts, indent, 0)
-    return "".join(parts)
+    return dumps_bytes(value, indent=indent).decode("ascii")
 
 
 def dumps_bytes(value: Json, *, indent: int | None = None) -> bytes:
     """:func:`dumps` as the ASCII bytes an answer's body is (no str in between when it can)."""
     if indent is None and _plain(value, _FAST_SCALARS):
-        fast = _fast(value)
-        if fast is not None:
-            return fast
-    return dumps(value, indent=indent).encode("ascii")
-
-
-def _fast(value: Json) -> bytes | None:
-    """orjson's text of a float-free plain ``value`` when it is what the C encoder would write
-    (``None`` for text the standard encoder escapes and orjson does not, or an int beyond 64
-    bits, which orjson refuses)."""
-    try:
-        text = orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError: an int that does not fit in 64 bits
-        return None
-    # Not ASCII: the standard encoder escapes it (PHP does too). DEL is ASCII, but it escapes
-    # that as well, and orjson does not.
-    return text if text.isascii() and b"\x7f" not in text else None
+        try:
+            fast = orjson.dumps(value)
+        except TypeError:  # orjson.JSONEncodeError: an int that does not fit in 64 bits
+            pass
+        else:
+            # Not ASCII: the standard encoder escapes it (PHP does too). DEL is ASCII, but it
+            # escapes that as well, and orjson does not.
+            if fast.isascii() and b"\x7f" not in fast:
+                return fast
+    if _plain(value, _SCALARS):
+        if indent is None:
+            return "".join(_COMPACT(value, 0)).encode("ascii")
+        text = json.dumps(value, indent=indent, separators=(",", ": "), allow_nan=False)
+        return text.encode("ascii")
+    parts: list[str] = []
+    _encode(value, parts, indent, 0)
+    return "".join(parts).encode("ascii")
 
 
 def _not_plain(value: object) -> object:

@@ -210,7 +210,8 @@ def _order_fields(
             out[name] = _id(view.id, numbers.order_id)
         elif name == "charge":  # (no Decimal subtraction for the usual, unrefunded order)
             charge = view.charge - view.refunded if view.refunded else view.charge
-            out[name] = _money(profile, charge, style or numbers.charge)
+            text = _format_money(charge, profile.money_places)  # (_money inline)
+            out[name] = Decimal(text) if (style or numbers.charge) is NumberStyle.NUMBER else text
         elif name == "start_count":
             count_style = style or numbers.start_count
             if view.start_count is not None:
@@ -219,8 +220,10 @@ def _order_fields(
                 out[name] = _count(0, count_style)
         elif name == "status":  # (order_word inline: every status answer has one)
             out[name] = profile.order_words.get(view.status) or _ORDER_WORDS[view.status]
-        elif name == "remains":
-            out[name] = _count(view.remains, style or numbers.remains)
+        elif name == "remains":  # (_count inline: every status answer has remains)
+            remains = view.remains
+            number = (style or numbers.remains) is NumberStyle.NUMBER
+            out[name] = remains if number else str(remains)
         else:
             out[name] = view.currency
     return out

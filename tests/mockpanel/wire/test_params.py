@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mockpanel.errors import DomainError, ErrorCode
-from mockpanel.wire.params import decode_json, decode_urlencoded
+from mockpanel.wire.params import _unquoted, decode_json, decode_urlencoded
 
 
 def test_urlencoded_keeps_text_exactly() -> None:
@@ -86,3 +86,32 @@ def test_a_form_decodes_exactly_as_parse_qsl_does(pieces: list[str]) -> None:
         assert refused.value.code is ErrorCode.BAD_REQUEST
     else:
         assert list(decode_urlencoded(text.encode("utf-8"), "form body").items()) == expected
+
+
+_PART_PIECES = st.lists(
+    st.sampled_from(
+        ["%", "%4", "%41", "%4a", "%zz", "%C3%A9", "%C3", "%A9", "%E2%82%AC", "%F0%9F%98%80",
+         "%FF", "%00", "%5C", "%25", "+", "\\", "\\x41", "\\\\", "\\N{DASH}", "\\u0041", "x",
+         "é", "€", "\ud800", "=", "&", "A", "0"]
+    ),
+    max_size=10,
+)
+
+
+@given(_PART_PIECES.map("".join))
+@example("%5Cx41")  # an escaped backslash before "x41" stays a backslash
+@example("https%3A%2F%2Fexample.test%2Fb")
+def test_a_part_unquotes_exactly_as_urllib_does(part: str) -> None:
+    # The codec trick in _unquoted must accept, refuse and decode exactly what urllib's strict
+    # unquote does, escapes that are not %XX and lone surrogates included.
+    try:
+        expected: str | type[UnicodeError] = unquote(
+            part.replace("+", " "), encoding="utf-8", errors="strict"
+        )
+    except UnicodeError:
+        expected = UnicodeError
+    try:
+        got: str | type[UnicodeError] = _unquoted(part)
+    except UnicodeError:
+        got = UnicodeError
+    assert got == expected
