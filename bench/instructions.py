@@ -12,8 +12,16 @@ Instructions are not time (the kernel's socket work is left out, and a cache mis
 than an instruction), but both servers run the same interpreter on the same aiohttp, so the
 ratio bare / mock follows the throughput ratio, without its noise.
 
-Run ``python -m bench.instructions [--loads balance status add] [--requests 100 600]``
-(needs valgrind: ``apt-get install -y valgrind``; about a minute per load and server).
+With ``--cache-sim`` cachegrind also simulates the caches and the branch predictor and the
+table adds a cycle estimate, KCachegrind's ``CEst = Ir + 10 (I1 misses + D1 misses + branch
+mispredicts) + 100 LL misses`` per request: the mock's extra code runs colder than aiohttp's,
+so its share of the time is larger than its share of the instructions, and this estimate
+follows the wall-clock ratio more closely (still without its noise; about twice as slow).
+
+Run ``python -m bench.instructions [--loads balance status add] [--requests 100 600]
+[--cache-sim]`` (needs valgrind: ``apt-get install -y valgrind``; about a minute per load and
+server). ``add`` keeps every order, so the garbage collector's passes land unevenly between
+two short runs: give it more requests (``--requests 200 1400``).
 """
 
 from __future__ import annotations
@@ -54,6 +62,14 @@ LOADS = ("balance", "status", "add")
 SERVERS = ("mock", "bare")
 _WARMUP = 200
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+# The summary lines cachegrind prints with --cache-sim=yes --branch-sim=yes.
+_COUNTERS = {
+    "Ir": re.compile(r"I\s+refs:\s+([\d,]+)"),
+    "I1m": re.compile(r"I1\s+misses:\s+([\d,]+)"),
+    "D1m": re.compile(r"D1\s+misses:\s+([\d,]+)"),
+    "LLm": re.compile(r"LL misses:\s+([\d,]+)"),
+    "Bm": re.compile(r"Mispredicts:\s+([\d,]+)"),
+}
 
 
 class FakeTransport(asyncio.Transport):
@@ -229,6 +245,26 @@ def parse_refs(valgrind_output: str) -> int:
     return int(found.group(1).replace(",", ""))
 
 
+def parse_counters(valgrind_output: str) -> dict[str, int]:
+    """Instructions, cache misses and branch mispredicts of a cache-simulating run."""
+    counters = {}
+    for name, pattern in _COUNTERS.items():
+        found = pattern.search(valgrind_output)
+        if found is None:
+            raise ValueError(f"no {name} line in the valgrind output (was --cache-sim on?)")
+        counters[name] = int(found.group(1).replace(",", ""))
+    return counters
+
+
+def cycle_estimate(counters: dict[str, float]) -> float:
+    """KCachegrind's cycle estimate: an L1 miss or a mispredict ~10 cycles, an LL miss ~100."""
+    return (
+        counters["Ir"]
+        + 10 * (counters["I1m"] + counters["D1m"] + counters["Bm"])
+        + 100 * counters["LLm"]
+    )
+
+
 def per_request(small: tuple[int, int], large: tuple[int, int]) -> float:
     """Instructions per request from two ``(requests, instructions)`` runs."""
     (n_small, i_small), (n_large, i_large) = small, large
@@ -237,15 +273,42 @@ def per_request(small: tuple[int, int], large: tuple[int, int]) -> float:
     return (i_large - i_small) / (n_large - n_small)
 
 
-def _count(valgrind: str, server: str, load: str, requests: int) -> int:
+def _valgrind(valgrind: str, server: str, load: str, requests: int, cache_sim: bool) -> str:
+    simulate = ["--cache-sim=yes", "--branch-sim=yes"] if cache_sim else ["--cache-sim=no"]
     result = subprocess.run(
-        [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        [valgrind, "--tool=cachegrind", *simulate, "--cachegrind-out-file=/dev/null",
          sys.executable, "-m", "bench.instructions", "--child", server, load, str(requests)],
         cwd=REPO, capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{server} {load} failed: {result.stderr[-2000:]}")
-    return parse_refs(result.stderr)
+    return result.stderr
+
+
+def _count(valgrind: str, server: str, load: str, requests: int) -> int:
+    return parse_refs(_valgrind(valgrind, server, load, requests, cache_sim=False))
+
+
+def _counters(valgrind: str, server: str, load: str, sizes: tuple[int, int]) -> dict[str, float]:
+    """Per-request counters (and ``CEst``) of ``server`` from two cache-simulating runs."""
+    small, large = (
+        parse_counters(_valgrind(valgrind, server, load, n, cache_sim=True)) for n in sizes
+    )
+    per = {
+        name: per_request((sizes[0], small[name]), (sizes[1], large[name])) for name in small
+    }
+    per["CEst"] = cycle_estimate(per)
+    return per
+
+
+def _cache_table(valgrind: str, loads: Sequence[str], sizes: tuple[int, int]) -> None:
+    print(f"{'load':8s}  {'mock Ir':>9s}  {'bare Ir':>9s}  {'Ir ratio':>8s}  "
+          f"{'mock CEst':>9s}  {'bare CEst':>9s}  CEst ratio  (bare / mock)")
+    for load in loads:
+        mock, bare = (_counters(valgrind, server, load, sizes) for server in SERVERS)
+        print(f"{load:8s}  {mock['Ir']:9.0f}  {bare['Ir']:9.0f}  {bare['Ir'] / mock['Ir']:8.3f}  "
+              f"{mock['CEst']:9.0f}  {bare['CEst']:9.0f}  {bare['CEst'] / mock['CEst']:.3f}",
+              flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -254,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--loads", nargs="+", choices=LOADS, default=list(LOADS))
     parser.add_argument("--requests", nargs=2, type=int, default=[100, 600],
                         metavar=("N1", "N2"), help="requests of the two runs (100 600)")
+    parser.add_argument("--cache-sim", action="store_true",
+                        help="simulate caches and branches; add the cycle estimate CEst")
     parser.add_argument("--child", nargs=3, metavar=("SERVER", "LOAD", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -265,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench.instructions: valgrind is missing (apt-get install -y valgrind)")
         return 2
     n_small, n_large = args.requests
+    if args.cache_sim:
+        _cache_table(valgrind, args.loads, (n_small, n_large))
+        return 0
     print(f"{'load':8s}  {'mock Ir/request':>15s}  {'bare Ir/request':>15s}  bare / mock")
     for load in args.loads:
         counts = {
