@@ -254,10 +254,11 @@ def read_params_now(
     A small form arrives with its headers: its body is in aiohttp's buffer in full before the
     view runs, so it is taken from there (``read_nowait``) instead of through ``read()``'s
     coroutines and the timer that guards a stalled body. A body still arriving, or one that
-    failed on the way, is left to :func:`read_params` and its timeout and error handling.
+    failed on the way, is left to :func:`read_params` and its timeout and error handling; so is
+    a buffer already emptied (no body, or a middleware's ``read()``, which aiohttp keeps).
     """
     content = request.content
-    if not content.is_eof() or content.exception() is not None:
+    if not content.is_eof() or content.exception() is not None or content.at_eof():
         return None
     body = content.read_nowait()  # all of it: aiohttp saw exactly Content-Length bytes
     if len(body) > max_bytes:

@@ -48,7 +48,7 @@ from mockpanel.state import (
     StateConfig,
     Tenant,
 )
-from mockpanel.state.ledger import Account, Ledger
+from mockpanel.state.ledger import Ledger
 from mockpanel.state.params import validate_add
 from mockpanel.state.persistence import Store
 from mockpanel.wire.actions import Action, Call
@@ -211,11 +211,10 @@ class _Overdraws(Ledger):
     """A debit never checks the balance: the account may go below zero."""
 
     def debit(self, account: str, amount: Decimal) -> Decimal:
-        current = self.account(account)
-        self._accounts[account] = Account(
-            current.opening, current.debited + amount, current.credited, current.balance - amount
-        )
-        return current.balance - amount
+        figures = self._accounts[account]  # the running figures, changed in place
+        figures.debited += amount
+        figures.balance -= amount
+        return figures.balance
 
 
 class FundsCheckedOnStaleBalance(PanelState):
