@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import Final, NamedTuple, TypeVar
 
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import Handler, Profile
@@ -30,9 +29,9 @@ _ID: Final = re.compile(r"[A-Za-z0-9]{1,64}")
 _NOT_ORDER_PARAMS: Final = frozenset({"key", "action", "service"})
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One authenticated API request: who asked, what they sent, and where it is answered."""
+class Call(NamedTuple):
+    """One authenticated API request: who asked, what they sent, and where it is answered (a
+    named tuple: one is built per request)."""
 
     state: PanelState
     profile: Profile

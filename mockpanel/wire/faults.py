@@ -433,7 +433,7 @@ def _rate_limit(
     reply = render.error_reply(
         profile, DomainError(ErrorCode.RATE_LIMITED, retry_after=rule.retry_after)
     )
-    return render.json_response(profile, replace(reply, status=429))
+    return render.json_response(profile, reply._replace(status=429))
 
 
 ANSWERS: Final[Mapping[FaultKind, FaultAnswer]] = MappingProxyType(

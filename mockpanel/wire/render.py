@@ -9,10 +9,9 @@ and :mod:`mockpanel.wire.jsontext` writes its digits exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from aiohttp import web
 
@@ -56,9 +55,10 @@ __all__ = [
 HINT_HEADER = "X-Mock-Hint"
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A rendered answer: the JSON body, the HTTP status and extra headers it goes out with."""
+class Reply(NamedTuple):
+    """A rendered answer: the JSON body, the HTTP status and extra headers it goes out with
+    (a named tuple: one is built per request, a frozen dataclass sets its fields one call at
+    a time)."""
 
     body: Json
     status: int = 200

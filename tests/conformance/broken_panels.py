@@ -374,7 +374,7 @@ def _drop_unknown_ids(call: Call, reply: Reply) -> Reply:
         for order_id, item in reply.body.items()
         if not isinstance(item, str) and not (isinstance(item, dict) and "error" in item)
     }
-    return replace(reply, body=kept)
+    return reply._replace(body=kept)
 
 
 def _queued_for_pending(call: Call, reply: Reply) -> Reply:

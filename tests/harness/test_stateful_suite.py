@@ -70,7 +70,7 @@ def _always_pending(call: Call, reply: Reply) -> Reply:
         else item
         for order_id, item in reply.body.items()
     }
-    return replace(reply, body=body)
+    return reply._replace(body=body)
 
 
 def _stale_multi_status(app: web.Application) -> None:

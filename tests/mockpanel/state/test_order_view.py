@@ -83,3 +83,17 @@ def test_a_view_cannot_be_changed_only_copied() -> None:
         view.status = OrderStatus.CANCELED  # type: ignore[misc]
     copy = view._replace(status=OrderStatus.CANCELED)
     assert (view.status, copy.status) == (OrderStatus.PENDING, OrderStatus.CANCELED)
+
+
+def test_the_per_request_records_are_immutable_too() -> None:
+    from mockpanel.wire.actions import Call
+    from mockpanel.wire.render import Reply
+
+    reply = Reply({"balance": "1.00"})
+    assert (reply.status, reply.headers) == (200, ())
+    with pytest.raises(AttributeError):
+        reply.status = 500  # type: ignore[misc]
+    assert reply._replace(status=429).status == 429
+    call = Call(None, None, None, {})  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        call.params = {"key": "x"}  # type: ignore[misc]
