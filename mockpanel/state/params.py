@@ -81,7 +81,12 @@ def _raw(params: Mapping[str, str], name: str) -> str | None:
 
 def _is_url(value: str) -> bool:
     if _PLAIN_URL.match(value) and value.isprintable() and " " not in value:
-        return True
+        return True  # (a plain link: urlsplit would find its host)
+    return _is_url_with_a_host(value)
+
+
+def _is_url_with_a_host(value: str) -> bool:
+    """The full check: an http(s) scheme, printable without spaces, and a host urlsplit finds."""
     head = value[:8].lower()
     if not (head.startswith("http://") or head.startswith("https://")):
         return False

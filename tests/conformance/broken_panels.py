@@ -387,8 +387,8 @@ def _queued_for_pending(call: Call, reply: Reply) -> Reply:
 
     body = reply.body
     if _is_multi(call) and isinstance(body, dict):
-        return replace(reply, body={order_id: respell(item) for order_id, item in body.items()})
-    return replace(reply, body=respell(body))
+        return reply._replace(body={order_id: respell(item) for order_id, item in body.items()})
+    return reply._replace(body=respell(body))
 
 
 def _start_count_as_text(call: Call, reply: Reply) -> Reply:
@@ -396,7 +396,7 @@ def _start_count_as_text(call: Call, reply: Reply) -> Reply:
     status schema."""
     if _is_multi(call) or not isinstance(reply.body, dict) or "start_count" not in reply.body:
         return reply
-    return replace(reply, body={**reply.body, "start_count": "n/a"})
+    return reply._replace(body={**reply.body, "start_count": "n/a"})
 
 
 class _DefaultsToBalance(Mapping[str, Action]):

@@ -4,6 +4,7 @@ and the view stays immutable."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -57,14 +58,20 @@ def test_every_view_field_comes_from_its_own_order_field() -> None:
     assert len({repr(value) for value in values}) == len(values)
 
 
+def _small_order(**changes: Any) -> Order:
+    fields: dict[str, Any] = {
+        "id": "16002", "tenant_id": "t1", "service": default_catalog()[0], "link": None,
+        "quantity": 10, "charge": Decimal("0.01000"), "currency": "USD", "runs": None,
+        "interval": None, "created_at": 0.0, "planned": Outcome(OrderStatus.COMPLETED, 0),
+        "remains": 10, "refunded": Decimal("0.00000"),
+    }  # fmt: skip
+    return Order(**(fields | changes))
+
+
 def test_a_finished_order_shows_when_it_finished() -> None:
-    service = default_catalog()[0]
-    order = Order(
-        id="16002", tenant_id="t1", service=service, link=None, quantity=10,
-        charge=Decimal("0.01000"), currency="USD", runs=None, interval=None, created_at=0.0,
-        planned=Outcome(OrderStatus.COMPLETED, 0), remains=0, refunded=Decimal("0.00000"),
-        status=OrderStatus.COMPLETED, start_count=5, finished_at=99.0,
-    )  # fmt: skip
+    order = _small_order(
+        remains=0, status=OrderStatus.COMPLETED, start_count=5, finished_at=99.0
+    )
     view = order.view(100.0)
     assert (view.status, view.remains, view.finished_at, view.link) == (
         OrderStatus.COMPLETED, 0, 99.0, None
@@ -72,13 +79,7 @@ def test_a_finished_order_shows_when_it_finished() -> None:
 
 
 def test_a_view_cannot_be_changed_only_copied() -> None:
-    service = default_catalog()[0]
-    order = Order(
-        id="16003", tenant_id="t1", service=service, link=None, quantity=10,
-        charge=Decimal("0.01000"), currency="USD", runs=None, interval=None, created_at=0.0,
-        planned=Outcome(OrderStatus.COMPLETED, 0), remains=10, refunded=Decimal("0.00000"),
-    )  # fmt: skip
-    view = order.view(0.0)
+    view = _small_order().view(0.0)
     with pytest.raises(AttributeError):
         view.status = OrderStatus.CANCELED  # type: ignore[misc]
     copy = view._replace(status=OrderStatus.CANCELED)

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from mockpanel.state import ManualClock, OrderStatus, PanelState, StateConfig, StoreError, Tenant
+from mockpanel.state import (
+    ManualClock,
+    OrderStatus,
+    OrderView,
+    PanelState,
+    StateConfig,
+    StoreError,
+    Tenant,
+)
 
 LINK = "https://instagram.com/p/abc"
 
@@ -48,14 +56,23 @@ def test_a_read_that_settles_a_timer_commits_and_tells(tmp_path: Path, read: Rea
     reopened.close()
 
 
-def test_reads_in_memory_leave_nothing_for_the_next_write_to_repeat() -> None:
+Heard = list[tuple[str, OrderStatus]]
+
+
+def _an_order_now_due() -> tuple[PanelState, Tenant, str, OrderView, Heard]:
+    """An in-memory panel whose one order's start is due, with nothing settled yet."""
     clock = ManualClock()
     panel = PanelState(StateConfig(), clock)
     tenant, key = panel.create_tenant(Decimal(5))
     order = panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
-    heard: list[tuple[str, OrderStatus]] = []
+    heard: Heard = []
     panel.subscribe(lambda view: heard.append((view.id, view.status)))
     clock.advance(3)
+    return panel, tenant, key, order, heard
+
+
+def test_reads_in_memory_leave_nothing_for_the_next_write_to_repeat() -> None:
+    panel, tenant, key, order, heard = _an_order_now_due()
     assert panel.authenticate(key) == tenant
     assert panel.balance(tenant) == Decimal(5) - order.charge
     panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
@@ -63,13 +80,7 @@ def test_reads_in_memory_leave_nothing_for_the_next_write_to_repeat() -> None:
 
 
 def test_authenticate_settles_nothing_and_the_next_read_does() -> None:
-    clock = ManualClock()
-    panel = PanelState(StateConfig(), clock)
-    tenant, key = panel.create_tenant(Decimal(5))
-    order = panel.place_order(tenant, "1", {"link": LINK, "quantity": "100"})
-    heard: list[tuple[str, OrderStatus]] = []
-    panel.subscribe(lambda view: heard.append((view.id, view.status)))
-    clock.advance(3)
+    panel, tenant, key, order, heard = _an_order_now_due()
     assert panel.authenticate(key) == tenant
     assert panel.authenticate("not-a-key") is None
     assert heard == []  # the due timer waits for an operation
