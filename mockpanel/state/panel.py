@@ -1,9 +1,10 @@
 """The panel state facade: every API and control operation on tenants, orders and refills.
 
 Each public method takes the lock, settles the timed events that are due (all but
-``authenticate``, which only reads keys), validates everything, and only then changes anything; so a :class:`DomainError` (or ``ValueError`` /
-``KeyError`` on the control plane) always leaves the state exactly as it was, and a funds
-check and its debit can never be separated by another call, from a coroutine or a thread.
+``authenticate``, which only reads keys), validates everything, and only then changes
+anything; so a :class:`DomainError` (or ``ValueError`` / ``KeyError`` on the control plane)
+always leaves the state exactly as it was, and a funds check and its debit can never be
+separated by another call, from a coroutine or a thread.
 
 Decisions documented here (the wire layer and the harness rely on them):
 
