@@ -135,9 +135,10 @@ def decode_urlencoded(raw: bytes | str, where: str) -> dict[str, str]:
             continue
         if name in fields:
             problem = _problem(f"field {name!r} is repeated in the {where}")
-        elif checked and (not _encodable(name) or not _encodable(value)):
-            what = "a field name" if not _encodable(name) else f"field {name!r}"
-            problem = _problem(f"{what} contains an invalid unicode escape")
+        elif checked and not _encodable(name):
+            problem = _problem("a field name contains an invalid unicode escape")
+        elif checked and not _encodable(value):
+            problem = _problem(f"field {name!r} contains an invalid unicode escape")
         else:
             fields[name] = value
     if problem is not None:
@@ -222,14 +223,10 @@ def body_abandoned(request: web.BaseRequest) -> bool:
     return request.content.exception() is not None
 
 
-def _declared_size_fits(request: web.BaseRequest, max_bytes: int) -> None:
+async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: float) -> bytes:
     declared = request.content_length
     if declared is not None and declared > max_bytes:
         raise DomainError(ErrorCode.BODY_TOO_LARGE, limit=max_bytes)
-
-
-async def _read_body(request: web.BaseRequest, max_bytes: int, body_seconds: float) -> bytes:
-    _declared_size_fits(request, max_bytes)
     try:
         async with asyncio.timeout(body_seconds):
             body = await request.read()
