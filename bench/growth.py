@@ -2,7 +2,8 @@
 
 Both servers are ``bench.filled`` (the ``mockpanel serve`` app), one with no stored orders and
 one with N (200 000 by default), run side by side on the server core; each gets one more order
-over the API, and wrk asks for that order's status.
+over the API, and wrk asks for that order's status. The throughput ratio comes from the two
+loaded together on the core (:mod:`bench.series`), the p99 ratio from each loaded alone.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def run(settings: Settings) -> list[Figure]:
             figure_id="growth.status",
             name=f"status throughput, {settings.orders} orders / empty",
             target=TARGET,
+            together=settings.together,
         ),
         p99_figure(
             results,

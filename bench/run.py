@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=_positive, help="wrk connections (32)")
     parser.add_argument("--orders", type=_positive, help="stored orders for growth/memory (200000)")
     parser.add_argument("--startup-runs", type=_positive, help="spawns per server for startup (10)")
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="ratios from servers measured one at a time only, not sharing the core together",
+    )
     parser.add_argument("--server-core", type=_non_negative, default=0)
     parser.add_argument("--client-core", type=_non_negative, default=1)
     parser.add_argument(
@@ -125,7 +130,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         for name in ("duration", "warmup", "reps", "connections", "orders", "startup_runs")
         if getattr(args, name) is not None
     }
-    return replace(base, **overrides)
+    return replace(base, **overrides, together=not args.alone)
 
 
 def _groups(args: argparse.Namespace) -> list[str]:

@@ -68,6 +68,9 @@ class Settings:
     orders: int = 200_000  # stored orders for the growth and memory figures
     startup_runs: int = 10
     conformance_clauses: tuple[str, ...] = ()  # empty: the full suite
+    # Throughput ratios from servers sharing the core at once (bench/series.py); False: only
+    # one server at a time, as the latency figures always are.
+    together: bool = True
     python: str = sys.executable
     pinning: Pinning = field(default_factory=Pinning.detect)
 

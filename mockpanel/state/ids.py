@@ -85,6 +85,12 @@ class IdSequence:
         self._count += 1
         return rendered
 
+    def use_up(self) -> None:
+        """Use up the id :meth:`peek` returned (:meth:`next` without rendering it again)."""
+        if not self._numeric and self._count >= self._space:
+            raise OverflowError(f"all {self._space} ids of width {self._width} are used")
+        self._count += 1
+
     def _render(self, n: int) -> str:
         if self._numeric:
             return f"{self._prefix}{self._offset + n}"

@@ -43,6 +43,9 @@ ORDER_TRANSITIONS: Final = MappingProxyType(
     }
 )
 FINAL_ORDER_STATUSES: Final = _ENDINGS
+# Read once: on Python 3.11 ``OrderStatus.IN_PROGRESS`` costs an enum metaclass hook per read,
+# and every status read asks whether the order is in progress.
+_IN_PROGRESS: Final = _S.IN_PROGRESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,7 @@ class Order:
     generation: int = 0
 
     def remains_at(self, now: float) -> int:
-        if self.status is OrderStatus.IN_PROGRESS and self.progress is not None:
+        if self.status is _IN_PROGRESS and self.progress is not None:
             return self.progress.remains_at(now)
         return self.remains
 

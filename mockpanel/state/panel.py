@@ -25,7 +25,8 @@ Decisions documented here (the wire layer and the harness rely on them):
   operation's changes are committed (to the state file too), and must not raise; an exception
   reaches the caller after every listener has heard every change.
 - Durability (:meth:`PanelState.open`): every operation records what it touched in a
-  :class:`~mockpanel.state.persistence.Changes`; the outermost one writes it to the state file
+  :class:`~mockpanel.state.persistence.Changes` (nothing, in a state without a file:
+  :class:`~mockpanel.state.persistence.Unrecorded`); the outermost one writes it to the file
   in one transaction before it returns, even when it then refuses (time-driven changes made
   while settling are kept). If the write fails the state is reloaded from the file, so memory
   and file never disagree, and ``StoreError`` is raised. The clock horizon kept in the file is
@@ -65,6 +66,7 @@ from mockpanel.state.persistence import (
     StateFileError,
     Store,
     StoreError,
+    Unrecorded,
 )
 from mockpanel.state.refills import FINAL_REFILL_STATUSES, Refill, RefillStatus, RefillView
 from mockpanel.state.schedule import Event, EventKind, Scheduler
@@ -82,6 +84,8 @@ REAL_CLOCK_LEASE = 1.0
 _DAY = 86_400.0
 _START_COUNT_SPAN = 50_000
 _SHARED_CHARGES = 4096  # bounds the table of shared charges (a few hundred KiB at most)
+# Read once: on Python 3.11 ``EventKind.ORDER_START`` costs an enum metaclass hook per read.
+_ORDER_START = EventKind.ORDER_START
 
 
 @dataclass(slots=True)
@@ -142,7 +146,7 @@ class PanelState:
         # Durability: what the running operation changed, the views its listeners will hear
         # once it is committed, how deep operations are nested, and the clock horizon.
         self._store = store
-        self._changes = Changes()
+        self._changes = Changes() if store is not None else Unrecorded()
         self._heard: list[OrderView] = []
         self._depth = 0
         self._failure: StoreError | None = None
@@ -257,7 +261,7 @@ class PanelState:
             request = validate_add(self._catalog, service, params, self.config.money_places)
             order_id = self._order_ids.peek()
             self._ledger.debit(tenant.id, request.charge)  # INSUFFICIENT_FUNDS changes nothing
-            self._order_ids.next()
+            self._order_ids.use_up()
             order = Order(  # positional, in field order: an add builds one, keywords cost more
                 order_id,  # id
                 tenant.id,  # tenant_id
@@ -275,11 +279,9 @@ class PanelState:
             )
             self._orders[order_id] = order
             book.order_ids.append(order_id)
-            self._changes.orders[order_id] = order
-            self._changes.accounts.add(tenant.id)
-            self._schedule(
-                now + self.config.timings.order_pending, EventKind.ORDER_START, order_id, 0
-            )
+            self._changes.order_changed(order)
+            self._changes.account_moved(tenant.id)
+            self._schedule(now + self.config.timings.order_pending, _ORDER_START, order_id, 0)
             return order.view(now)
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
@@ -334,10 +336,10 @@ class PanelState:
             if now > order.finished_at + order.service.refill_days * _DAY:
                 raise DomainError(ErrorCode.REFILL_WINDOW_EXPIRED, order=order_id)
             refill = Refill(self._refill_ids.peek(), tenant.id, order.id, now)
-            self._refill_ids.next()
+            self._refill_ids.use_up()
             self._refills[refill.id] = refill
             book.refill_ids.append(refill.id)
-            self._changes.refills[refill.id] = refill
+            self._changes.refill_changed(refill)
             self._schedule(
                 now + self.config.timings.refill_pending, EventKind.REFILL_START, refill.id, 0
             )
@@ -390,7 +392,7 @@ class PanelState:
                 order.remains = order.quantity if wanted is None else wanted
             else:
                 self._finish(order, outcome, now)
-            self._changes.orders[order.id] = order
+            self._changes.order_changed(order)
             view = order.view(now)
             self._notify(view)
             return view
@@ -405,7 +407,7 @@ class PanelState:
                 raise ValueError(f"a refill outcome is Completed or Rejected, got {target.value!r}")
             refill.move(target, now)
             refill.generation += 1
-            self._changes.refills[refill.id] = refill
+            self._changes.refill_changed(refill)
             return refill.view()
 
     def advance_clock(self, seconds: float) -> None:
@@ -543,7 +545,7 @@ class PanelState:
         self._order_ids, self._refill_ids = order_ids, refill_ids
         self._tenant_count = image.meta.tenants_opened
         self._horizon = image.meta.clock
-        self._changes = Changes()
+        self._changes = Changes() if self._store is not None else Unrecorded()
 
     def _schedule(self, due: float, kind: EventKind, target: str, generation: int) -> None:
         self._changes.timer_pushed(self._scheduler.push(due, kind, target, generation))
@@ -597,11 +599,11 @@ class PanelState:
         refund = order.refund_for(outcome, self.config.money_places)
         order.move(outcome.status, at)
         order.remains = outcome.remains
-        self._changes.orders[order.id] = order
+        self._changes.order_changed(order)
         if refund > 0:
             self._ledger.credit(order.tenant_id, refund)
             order.refunded += refund
-            self._changes.accounts.add(order.tenant_id)
+            self._changes.account_moved(order.tenant_id)
 
     def _notify(self, view: OrderView) -> None:
         self._heard.append(view)  # delivered by _operation once the change is committed
@@ -643,7 +645,7 @@ class PanelState:
                 and refill.status is RefillStatus.IN_PROGRESS
             ):
                 refill.move(RefillStatus.COMPLETED, event.due)
-            self._changes.refills[refill.id] = refill
+            self._changes.refill_changed(refill)
             return
         order = self._orders.get(event.target)
         if order is None or order.generation != event.generation:
@@ -654,7 +656,7 @@ class PanelState:
             order.progress = Progress(
                 event.due, timings.order_in_progress, order.quantity, order.planned.remains
             )
-            self._changes.orders[order.id] = order
+            self._changes.order_changed(order)
             self._schedule(
                 event.due + timings.order_in_progress,
                 EventKind.ORDER_FINISH,

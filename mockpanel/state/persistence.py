@@ -61,6 +61,7 @@ __all__ = [
     "Store",
     "StoreError",
     "TenantImage",
+    "Unrecorded",
 ]
 
 # "SMMP" in the SQLite header: tells our files from any other SQLite database.
@@ -252,6 +253,15 @@ class Changes:
         self.tenants[tenant.id] = (tenant, digest)
         self.accounts.add(tenant.id)
 
+    def order_changed(self, order: Order) -> None:
+        self.orders[order.id] = order
+
+    def refill_changed(self, refill: Refill) -> None:
+        self.refills[refill.id] = refill
+
+    def account_moved(self, tenant_id: str) -> None:
+        self.accounts.add(tenant_id)
+
     def timer_pushed(self, event: Event) -> None:
         self.timers_added[event.seq] = event
 
@@ -274,6 +284,38 @@ class Changes:
         self.refills.clear()
         self.timers_added.clear()
         self.timers_removed.clear()
+
+
+
+class Unrecorded(Changes):
+    """The changes of a state kept in memory only: with no file to write them to, nothing is
+    recorded, so there is never anything to commit (every recording call is a no-op)."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def tenant_opened(self, tenant: Tenant, digest: bytes) -> None:
+        pass
+
+    def order_changed(self, order: Order) -> None:
+        pass
+
+    def refill_changed(self, refill: Refill) -> None:
+        pass
+
+    def account_moved(self, tenant_id: str) -> None:
+        pass
+
+    def timer_pushed(self, event: Event) -> None:
+        pass
+
+    def timer_popped(self, event: Event) -> None:
+        pass
+
+    def wipe(self) -> None:
+        pass
 
 
 # ---------------------------------------------------------------- records <-> rows

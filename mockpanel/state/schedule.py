@@ -10,8 +10,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 __all__ = ["Event", "EventKind", "Scheduler"]
 
@@ -25,23 +25,23 @@ class EventKind(Enum):
     REFILL_FINISH = "refill_finish"  # In progress -> Completed
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Event:
-    """Ordered by due time, then by scheduling order (``seq``), so ties resolve FIFO."""
+class Event(NamedTuple):
+    """A timed event. As a tuple it orders by due time, then by scheduling order (``seq``,
+    unique per scheduler), so ties resolve FIFO and the later fields are never compared.
+
+    A named tuple rather than a frozen dataclass: one is built per order placed, and the heap
+    compares tuples in C (a dataclass's ``__lt__`` is a Python call per comparison).
+    """
 
     due: float
     seq: int
-    kind: EventKind = field(compare=False)
-    target: str = field(compare=False)
-    generation: int = field(compare=False)
+    kind: EventKind
+    target: str
+    generation: int
 
 
 class Scheduler:
-    """A min-heap of :class:`Event`.
-
-    The heap holds ``(due, seq, event)`` tuples: they order exactly as the events do (``seq``
-    is unique, so an event itself is never compared), but in C, where comparing two events
-    would call their dataclass ``__lt__`` about log2(n) times per push.
+    """A min-heap of :class:`Event`, which are tuples ordered as they fall due.
 
     ``next_due`` is the earliest due time (``inf`` when empty), a plain attribute so that the
     state can tell "nothing is due" without a call on every operation.
@@ -50,7 +50,7 @@ class Scheduler:
     __slots__ = ("_heap", "_seq", "next_due")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Event]] = []
+        self._heap: list[Event] = []
         self._seq = 0
         self.next_due = math.inf
 
@@ -59,8 +59,8 @@ class Scheduler:
         """A scheduler holding ``events`` (read back from a state file) whose next ``seq`` is
         ``seq + 1``, so ties keep resolving in the order they were scheduled."""
         scheduler = cls()
-        scheduler._heap = [(event.due, event.seq, event) for event in events]
-        if any(event.seq > seq for _, _, event in scheduler._heap):
+        scheduler._heap = list(events)
+        if any(event.seq > seq for event in scheduler._heap):
             raise ValueError(f"an event's seq is above the last issued seq {seq}")
         heapq.heapify(scheduler._heap)
         scheduler._seq = seq
@@ -78,15 +78,15 @@ class Scheduler:
     def push(self, due: float, kind: EventKind, target: str, generation: int) -> Event:
         self._seq += 1
         event = Event(due, self._seq, kind, target, generation)
-        heapq.heappush(self._heap, (due, self._seq, event))
+        heapq.heappush(self._heap, event)
         if due < self.next_due:
             self.next_due = due
         return event
 
     def pop_due(self, now: float) -> Event | None:
         """The earliest event due at or before ``now``, removed; ``None`` if none is due."""
-        if self._heap and self._heap[0][0] <= now:
-            event = heapq.heappop(self._heap)[2]
+        if self._heap and self._heap[0].due <= now:
+            event = heapq.heappop(self._heap)
             self._sync()
             return event
         return None
@@ -96,4 +96,4 @@ class Scheduler:
         self.next_due = math.inf
 
     def _sync(self) -> None:
-        self.next_due = self._heap[0][0] if self._heap else math.inf
+        self.next_due = self._heap[0].due if self._heap else math.inf

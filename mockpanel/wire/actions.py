@@ -27,6 +27,8 @@ T = TypeVar("T")
 _ID: Final = re.compile(r"[A-Za-z0-9]{1,64}")
 # Fields that are never order parameters: the key stays out of everything state might echo.
 _NOT_ORDER_PARAMS: Final = frozenset({"key", "action", "service"})
+# Read once (on Python 3.11 ``Handler.STATUS`` costs an enum metaclass hook per read).
+_STATUS: Final = Handler.STATUS
 
 
 class Call(NamedTuple):
@@ -101,7 +103,7 @@ def add(call: Call) -> Reply:
 
 
 def status(call: Call) -> Reply:
-    if _is_batch(call, Handler.STATUS, "orders"):
+    if _is_batch(call, _STATUS, "orders"):
         return status_multi(call)
     view = call.state.order(call.tenant, _required(call.params, "order"))
     return Reply(render.order_status(call.profile, view))

@@ -54,6 +54,12 @@ __all__ = [
 
 HINT_HEADER = "X-Mock-Hint"
 
+# Members answers are tested against, read once: on Python 3.11 each read off the enum class
+# (``NumberStyle.NUMBER``) goes through the enum metaclass's ``__getattr__`` hook.
+_NUMBER, _STRING = NumberStyle.NUMBER, NumberStyle.STRING
+_UNKNOWN_AS_ZERO = UnknownCount.ZERO
+_ADD, _BALANCE = Handler.ADD, Handler.BALANCE
+
 
 class Reply(NamedTuple):
     """A rendered answer: the JSON body, the HTTP status and extra headers it goes out with
@@ -116,13 +122,13 @@ def json_response(profile: Profile, reply: Reply) -> web.Response:
 def _id(value: str, style: NumberStyle) -> Json:
     # Only a canonical positive number becomes a JSON integer: an alphanumeric id (smmpremium's
     # K7M2X9) and an id a client sent as "0" or "007" stay the text they are.
-    if style is NumberStyle.NUMBER and value.isascii() and value.isdigit() and value[0] != "0":
+    if style is _NUMBER and value.isascii() and value.isdigit() and value[0] != "0":
         return int(value)
     return value
 
 
 def _count(value: int, style: NumberStyle) -> Json:
-    return value if style is NumberStyle.NUMBER else str(value)
+    return value if style is _NUMBER else str(value)
 
 
 def _decimal(value: Decimal, style: NumberStyle) -> Json:
@@ -131,7 +137,7 @@ def _decimal(value: Decimal, style: NumberStyle) -> Json:
 
 def _money(profile: Profile, amount: Decimal, style: NumberStyle) -> Json:
     text = _format_money(amount, profile.money_places)
-    return text if style is NumberStyle.STRING else Decimal(text)
+    return text if style is _STRING else Decimal(text)
 
 
 def _flag(value: bool, style: FlagStyle) -> Json:
@@ -192,7 +198,7 @@ def balance(profile: Profile, amount: Decimal, currency: str) -> dict[str, Json]
         "balance": _money(profile, amount, profile.numbers.balance),
         "currency": currency,
     }
-    return _wrapped(profile, Handler.BALANCE, body)
+    return _wrapped(profile, _BALANCE, body)
 
 
 def _order_fields(
@@ -211,18 +217,18 @@ def _order_fields(
         elif name == "charge":  # (no Decimal subtraction for the usual, unrefunded order)
             charge = view.charge - view.refunded if view.refunded else view.charge
             text = _format_money(charge, profile.money_places)  # (_money inline)
-            out[name] = Decimal(text) if (style or numbers.charge) is NumberStyle.NUMBER else text
+            out[name] = Decimal(text) if (style or numbers.charge) is _NUMBER else text
         elif name == "start_count":
             count_style = style or numbers.start_count
             if view.start_count is not None:
                 out[name] = _count(view.start_count, count_style)
-            elif numbers.unknown_start_count is UnknownCount.ZERO:
+            elif numbers.unknown_start_count is _UNKNOWN_AS_ZERO:
                 out[name] = _count(0, count_style)
         elif name == "status":  # (order_word inline: every status answer has one)
             out[name] = profile.order_words.get(view.status) or _ORDER_WORDS[view.status]
         elif name == "remains":  # (_count inline: every status answer has remains)
             remains = view.remains
-            number = (style or numbers.remains) is NumberStyle.NUMBER
+            number = (style or numbers.remains) is _NUMBER
             out[name] = remains if number else str(remains)
         else:
             out[name] = view.currency
@@ -232,10 +238,10 @@ def _order_fields(
 def added(profile: Profile, view: OrderView) -> Reply:
     """The ``add`` answer: the new order id, plus the profile's extra fields."""
     body: dict[str, Json] = {"order": _id(view.id, profile.numbers.order_id)}
-    body.update(
-        _order_fields(profile, view, profile.shapes.add_fields, profile.numbers.add_extras)
-    )
-    return Reply(_wrapped(profile, Handler.ADD, body), profile.wire.create_status)
+    extras = profile.shapes.add_fields
+    if extras:  # (most profiles answer the id alone)
+        body.update(_order_fields(profile, view, extras, profile.numbers.add_extras))
+    return Reply(_wrapped(profile, _ADD, body), profile.wire.create_status)
 
 
 def order_status(profile: Profile, view: OrderView) -> dict[str, Json]:

@@ -79,6 +79,8 @@ def test_quick_bench_runs_end_to_end(tmp_path: Path) -> None:
     actions = ("balance", "status", "add", "status-multi-100")
     assert set(figures) == {
         *(f"throughput.{a}" for a in actions),
+        *(f"throughput.{a}.alone" for a in actions),
+        "throughput.control",
         *(f"p99.{a}" for a in actions),
         "startup.first-answer",
         "tenants.mint",

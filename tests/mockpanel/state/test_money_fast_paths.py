@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockpanel.state import money
-from mockpanel.state.money import format_money, quantize
+from mockpanel.state.money import format_money, pro_rata, quantize, smallest_chargeable
 
 
 def _slow_format(amount: Decimal, places: int) -> str:
@@ -49,15 +49,26 @@ def test_a_non_finite_amount_is_refused_not_written(text: str, places: int) -> N
         format_money(Decimal(text), places)
 
 
-def test_every_context_is_fresh_even_after_one_recorded_flags() -> None:
-    first = money._context()
-    first.divide(Decimal(1), Decimal(3))  # inexact: sets flags on this context only
-    assert first.flags[Inexact]
-    second = money._context()
-    assert second is not first
-    assert not any(second.flags.values())
-    assert (second.prec, second.rounding) == (60, ROUND_HALF_UP)
-    assert all(second.traps[signal] == first.traps[signal] for signal in first.traps)
+def _answers() -> list[Decimal | int]:
+    return [
+        quantize(Decimal("2.5"), 0),
+        quantize(Decimal("0.000015"), 5),
+        pro_rata(Decimal("1.00"), 1, 3, 2),
+        smallest_chargeable(Decimal("0.001"), 5),
+    ]
+
+
+def test_the_shared_context_answers_alike_whatever_flags_earlier_calls_left() -> None:
+    money._CONTEXT.clear_flags()
+    before = _answers()
+    money._CONTEXT.divide(Decimal(1), Decimal(3))  # inexact: leaves flags on the context
+    assert money._CONTEXT.flags[Inexact]
+    after = _answers()
+    assert [str(d) for d in after] == [str(d) for d in before]  # (str: exponents too)
+    assert before[:3] == [Decimal(3), Decimal("0.00002"), Decimal("0.33")]
+    assert (money._CONTEXT.prec, money._CONTEXT.rounding) == (60, ROUND_HALF_UP)
+    with pytest.raises(InvalidOperation):  # its traps still refuse what cannot be exact
+        quantize(Decimal("1E+100"), 5)
 
 
 @pytest.mark.parametrize("places", range(20))

@@ -29,8 +29,16 @@ _PIECES = st.sampled_from(
 @example("https://exa mple.test/")
 @example("https://example.test/\n")
 @example("https:///path")
+@example("HTTPS://Example.test/b")
+@example("Http://a.b:8080")
 def test_plain_link_shortcut_agrees_with_the_full_check(value: str) -> None:
     assert _is_url(value) == _full_check(value)
+
+
+def test_a_scheme_in_capitals_is_still_a_link() -> None:
+    # The shortcut matches lower-case schemes only; the full check takes the others.
+    for link in ("HTTPS://Example.test/b", "Http://a.b:8080/x?y=1"):
+        assert _is_url(link)
 
 
 @given(st.text(max_size=40))

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mockpanel.state.ids import ALPHABET, IdSequence
+from mockpanel.state.ids import ALPHABET, IdSequence, IdStyle
 
 
 @pytest.mark.parametrize("style", ["numeric", "alphanumeric"])
@@ -43,6 +43,23 @@ def test_peek_does_not_use_the_id_up() -> None:
     assert sequence.next() == peeked
     assert sequence.next() != peeked
     assert sequence.issued == 2
+
+
+@pytest.mark.parametrize("style", ["numeric", "alphanumeric"])
+def test_use_up_takes_the_peeked_id_as_next_would(style: IdStyle) -> None:
+    used, reference = IdSequence(style, 7, "order"), IdSequence(style, 7, "order")
+    peeked = used.peek()
+    used.use_up()
+    assert (peeked, used.peek(), used.issued) == (reference.next(), reference.next(), 1)
+
+
+def test_use_up_refuses_past_a_full_id_space_as_next_does() -> None:
+    sequence = IdSequence("alphanumeric", 0, "tiny", width=3)
+    for _ in range(len(ALPHABET) ** 3):
+        sequence.use_up()
+    with pytest.raises(OverflowError):
+        sequence.use_up()
+    assert sequence.issued == len(ALPHABET) ** 3
 
 
 def test_a_full_id_space_raises_instead_of_repeating() -> None:

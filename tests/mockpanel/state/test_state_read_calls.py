@@ -94,3 +94,29 @@ def test_authenticate_refuses_once_the_state_file_is_closed(tmp_path: Path) -> N
     panel.close()
     with pytest.raises(StoreError):
         panel.authenticate(key)
+
+
+def test_a_state_without_a_file_records_nothing_and_never_commits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In memory there is nothing to write: every operation, writes included, leaves the
+    # recorder empty, and the commit step is never reached.
+    panel = PanelState(StateConfig(), ManualClock())
+    monkeypatch.setattr(panel, "_commit", lambda: pytest.fail("an in-memory state committed"))
+    tenant, _ = panel.create_tenant(Decimal("100"))
+    service = str(next(s for s in panel.services() if s.type == "Default" and s.cancel).id)
+    view = panel.place_order(tenant, service, {"link": LINK, "quantity": "1000"})
+    other = panel.place_order(tenant, service, {"link": LINK, "quantity": "1000"})
+    panel.cancel(tenant, other.id)
+    panel.advance_clock(10_000)
+    panel.reset()
+    changes = panel._changes
+    assert not changes
+    assert (changes.orders, changes.accounts, changes.timers_added, changes.tenants) == (
+        {},
+        set(),
+        {},
+        {},
+    )
+    assert not changes.wiped
+    assert view.status is OrderStatus.PENDING
