@@ -695,11 +695,12 @@ class _Operation:
         state = self._state
         try:
             state._depth -= 1
-            # Most operations only read: nothing to commit, nobody to tell.
+            # Most operations only read: nothing to commit, nobody to tell. (Without a state
+            # file nothing is ever recorded: no need to ask the recorder.)
             if state._depth == 0:
                 changes, heard = state._changes, state._heard
                 try:
-                    if changes:
+                    if state._store is not None and changes:
                         state._commit()
                 finally:
                     if heard:
