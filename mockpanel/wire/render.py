@@ -218,12 +218,12 @@ def _order_fields(
             charge = view.charge - view.refunded if view.refunded else view.charge
             text = _format_money(charge, profile.money_places)  # (_money inline)
             out[name] = Decimal(text) if (style or numbers.charge) is _NUMBER else text
-        elif name == "start_count":
-            count_style = style or numbers.start_count
-            if view.start_count is not None:
-                out[name] = _count(view.start_count, count_style)
-            elif numbers.unknown_start_count is _UNKNOWN_AS_ZERO:
-                out[name] = _count(0, count_style)
+        elif name == "start_count":  # (_count inline: a Pending order has no start count yet)
+            start = view.start_count
+            if start is None and numbers.unknown_start_count is _UNKNOWN_AS_ZERO:
+                start = 0
+            if start is not None:
+                out[name] = start if (style or numbers.start_count) is _NUMBER else str(start)
         elif name == "status":  # (order_word inline: every status answer has one)
             out[name] = profile.order_words.get(view.status) or _ORDER_WORDS[view.status]
         elif name == "remains":  # (_count inline: every status answer has remains)
