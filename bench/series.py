@@ -83,9 +83,6 @@ class Results:
         runs = self.together_runs if together else self.runs
         runs.setdefault((job, label), []).append(result)
 
-    def has_together(self, job: str) -> bool:
-        return any(name == job for name, _ in self.together_runs)
-
     def paired(
         self, job: str, top: str, bottom: str, *, together: bool = False
     ) -> list[tuple[WrkResult, WrkResult]]:

@@ -124,7 +124,5 @@ def test_ratio_figure_reads_the_runs_it_is_asked_for() -> None:
     assert together.value == pytest.approx(0.77)
     assert "one at a time; ratios 0.70-0.90" in alone.detail
     assert "together on one core; ratios 0.76-0.78" in together.detail
-    assert results.has_together("load")
-    assert not results.has_together("other")
     with pytest.raises(KeyError, match="together"):
         results.of("other", "mock", together=True)

@@ -41,6 +41,23 @@ INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 _SPAWN = multiprocessing.get_context("spawn")
 
 
+def _ordered_log() -> Any:
+    """A log whose order is the order of the ``put`` calls across processes: a
+    ``SimpleQueue`` writes to its pipe inside ``put`` (a ``Queue`` hands the item to a feeder
+    thread, so a message put before a lock is released could reach the pipe after one put by
+    the process that took the lock next)."""
+    return _SPAWN.SimpleQueue()
+
+
+def _read(log: Any, count: int) -> list[Any]:
+    """``count`` messages already written (the writers have been joined), never blocking."""
+    messages = []
+    for _ in range(count):
+        assert not log.empty(), f"only {messages} were logged"
+        messages.append(log.get())
+    return messages
+
+
 
 # ---------------------------------------------------------------------------------------------
 # the shared politeness limit
@@ -110,7 +127,7 @@ def _hold_clock_then_leave(directory: str, inside: Any, asked: Any, log: Any) ->
 
 
 def test_moving_the_clock_waits_for_the_other_workers_test(tmp_path: Path) -> None:
-    inside, asked, log = _SPAWN.Event(), _SPAWN.Event(), _SPAWN.Queue()
+    inside, asked, log = _SPAWN.Event(), _SPAWN.Event(), _ordered_log()
     reader = _SPAWN.Process(target=_hold_clock_then_leave,
                             args=(str(tmp_path), inside, asked, log))
     reader.start()
@@ -122,8 +139,7 @@ def test_moving_the_clock_waits_for_the_other_workers_test(tmp_path: Path) -> No
     log.put("writer moves the clock")
     lock.close()
     reader.join(30)
-    assert [log.get(timeout=10), log.get(timeout=10)] == ["reader leaves",
-                                                          "writer moves the clock"]
+    assert _read(log, 2) == ["reader leaves", "writer moves the clock"]
 
 
 def _upgrade(directory: str, ready: Any, go: Any, log: Any) -> None:
@@ -162,7 +178,7 @@ def _spend_under_lock(directory: str, ready: Any, log: Any) -> None:
 
 
 def test_real_wallets_are_held_by_one_test_at_a_time(tmp_path: Path) -> None:
-    ready, log = _SPAWN.Event(), _SPAWN.Queue()
+    ready, log = _SPAWN.Event(), _ordered_log()
     first = _SPAWN.Process(target=_spend_under_lock, args=(str(tmp_path), ready, log))
     first.start()
     assert ready.wait(60)
@@ -171,8 +187,7 @@ def test_real_wallets_are_held_by_one_test_at_a_time(tmp_path: Path) -> None:
     log.put("second spender starts")
     locks.release()
     first.join(30)
-    assert [log.get(timeout=10), log.get(timeout=10)] == ["first spender done",
-                                                          "second spender starts"]
+    assert _read(log, 2) == ["first spender done", "second spender starts"]
     # Lock files are named after a hash of the label: no label (let alone a key) on disk.
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 2
