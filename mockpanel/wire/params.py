@@ -304,6 +304,8 @@ def _fields(request: web.BaseRequest, accepted: frozenset[Encoding], body: bytes
     body_fields = (
         decode_urlencoded(body, "form body") if encoding is _FORM else decode_json(body)
     )
+    if not fields:  # no query string (the usual case): nothing to merge
+        return body_fields
     for name in body_fields:
         if name in fields:
             _bad(f"field {name!r} is sent both in the query string and in the body")
