@@ -466,16 +466,17 @@ class PanelState:
     # -------------------------------------------------------------------- internals
 
     def _commit(self) -> None:
-        """Write what the operation changed (called only when it changed something)."""
-        changes = self._changes
-        if self._store is not None:
-            accounts = {tid: self._ledger.account(tid) for tid in changes.accounts}
-            try:
-                self._store.commit(changes, accounts, self._meta())
-            except BaseException:
-                self._heard.clear()  # nothing of it happened
-                self._reload()
-                raise
+        """Write what the operation changed to the state file (called only with a file, and
+        only when the operation changed something)."""
+        store, changes = self._store, self._changes
+        assert store is not None  # a state without a file records nothing to commit
+        accounts = {tid: self._ledger.account(tid) for tid in changes.accounts}
+        try:
+            store.commit(changes, accounts, self._meta())
+        except BaseException:
+            self._heard.clear()  # nothing of it happened
+            self._reload()
+            raise
         changes.clear()
 
     def _reload(self) -> None:
@@ -545,7 +546,7 @@ class PanelState:
         self._order_ids, self._refill_ids = order_ids, refill_ids
         self._tenant_count = image.meta.tenants_opened
         self._horizon = image.meta.clock
-        self._changes = Changes() if self._store is not None else Unrecorded()
+        self._changes = Changes()  # (restored from a state file: changes are recorded)
 
     def _schedule(self, due: float, kind: EventKind, target: str, generation: int) -> None:
         self._changes.timer_pushed(self._scheduler.push(due, kind, target, generation))

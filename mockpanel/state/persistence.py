@@ -293,9 +293,6 @@ class Unrecorded(Changes):
 
     __slots__ = ()
 
-    def __bool__(self) -> bool:
-        return False
-
     def tenant_opened(self, tenant: Tenant, digest: bytes) -> None:
         pass
 
