@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mockpanel.errors import DomainError, ErrorCode
-from mockpanel.state.money import check_amount, quantize
+from mockpanel.state.money import at_places, check_amount, quantize
 
 __all__ = ["Account", "Ledger"]
 
@@ -39,6 +39,10 @@ class _Figures:
     debited: Decimal
     credited: Decimal
     balance: Decimal
+
+
+def _not_a_movement(places: int) -> ValueError:
+    return ValueError(f"a movement must be a positive amount at {places} places")
 
 
 class Ledger:
@@ -78,13 +82,14 @@ class Ledger:
         return self._accounts[account].balance
 
     def _amount(self, amount: Decimal) -> Decimal:
-        if not amount.is_finite() or amount <= _ZERO or quantize(amount, self._places) != amount:
-            raise ValueError(f"a movement must be a positive amount at {self._places} places")
+        if not at_places(amount, self._places) or amount <= _ZERO:
+            raise _not_a_movement(self._places)
         return amount
 
     def debit(self, account: str, amount: Decimal) -> Decimal:
         """Take ``amount``; ``INSUFFICIENT_FUNDS`` (needed, balance) if it would go negative."""
-        amount = self._amount(amount)
+        if not at_places(amount, self._places) or amount <= _ZERO:  # (_amount inline: per add)
+            raise _not_a_movement(self._places)
         figures = self._accounts[account]
         if amount > figures.balance:
             raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, needed=amount, balance=figures.balance)

@@ -14,6 +14,7 @@ from typing import Final
 
 __all__ = [
     "MAX_AMOUNT",
+    "at_places",
     "check_amount",
     "format_money",
     "parse_money",
@@ -57,6 +58,15 @@ def quantize(amount: Decimal, places: int) -> Decimal:
         raise ValueError(f"amount must be finite, got {amount}")
     step = _QUANTA.get(places) or quantum(places)  # (quantum() inline)
     return _CONTEXT.quantize(amount, step)  # (the method's keyword context costs twice this)
+
+
+def at_places(amount: Decimal, places: int) -> bool:
+    """Whether ``amount`` is finite with nothing beyond ``places`` decimals (``quantize`` of it
+    changes nothing): what every stored or moved amount must be."""
+    if not amount.is_finite():
+        return False
+    step = _QUANTA.get(places) or quantum(places)  # (quantize() inline: every debit asks)
+    return _CONTEXT.quantize(amount, step) == amount
 
 
 def per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:

@@ -142,7 +142,6 @@ class Journal:
 
     def note(
         self,
-        *,
         time: float,
         tenant: str | None,
         action: str | None,
@@ -150,8 +149,10 @@ class Journal:
         status: int | None,
         response: Json,
         faults: tuple[FaultNote, ...] = (),
+        /,
     ) -> None:
-        """:meth:`record` without building the :class:`Exchange` now (the per-request path)."""
+        """:meth:`record` without building the :class:`Exchange` now (the per-request path,
+        so its arguments are positional, in :class:`Exchange`'s field order)."""
         fields = dict(params)
         if _SECRET_FIELD in fields:
             fields[_SECRET_FIELD] = REDACTED
@@ -171,10 +172,7 @@ class Journal:
         faults: tuple[FaultNote, ...] = (),
     ) -> Exchange:
         """Append an exchange (redacting ``params``), dropping the oldest record when full."""
-        self.note(
-            time=time, tenant=tenant, action=action, params=params, status=status,
-            response=response, faults=faults,
-        )  # fmt: skip
+        self.note(time, tenant, action, params, status, response, faults)
         noted = self._entries[-1]
         assert isinstance(noted, tuple)  # what note() just appended
         entry = _built(noted)

@@ -10,6 +10,7 @@ keep their text exactly as sent; judging them is the state's job.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 from collections.abc import Iterable
 from types import MappingProxyType
@@ -42,6 +43,7 @@ _FORM_MEDIA: Final = _MEDIA_TYPES[Encoding.FORM]
 # Read once: every request tests for these (an enum class read costs a metaclass hook on 3.11).
 _QUERY, _FORM = Encoding.QUERY, Encoding.FORM
 _UTF8_CHARSETS: Final = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_unicode_escape_decode: Final = codecs.unicode_escape_decode
 
 
 def _problem(detail: str) -> DomainError:
@@ -87,13 +89,15 @@ def _unquoted(part: str) -> str:
     point of that byte and leaves the rest as it was, so re-encoding as Latin-1 gives the
     unquoted bytes. A ``%`` not followed by two hex digits stops the codec, and a lone
     surrogate (in a query string) cannot be encoded: such a part takes urllib's own way.
+    The codec is called directly: ``bytes.decode("unicode_escape")`` looks its name up in
+    the codec registry on every call, which cost as much as the decoding itself.
     """
-    spaced = part.replace("+", " ")
+    spaced = part.replace("+", " ") if "+" in part else part
     if "%" not in spaced:
         return spaced
     try:
         escaped = spaced.encode("utf-8").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
-        code_points = escaped.decode("unicode_escape")
+        code_points = _unicode_escape_decode(escaped)[0]
     except UnicodeError:
         return unquote(spaced, encoding="utf-8", errors="strict")
     return code_points.encode("latin-1").decode("utf-8")

@@ -6,7 +6,10 @@ from decimal import Decimal, localcontext
 
 import pytest
 
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.state.ledger import Ledger
 from mockpanel.state.money import (
+    at_places,
     format_money,
     parse_money,
     per_thousand,
@@ -96,3 +99,47 @@ def test_smallest_chargeable_is_the_first_quantity_that_costs_something(
     least = smallest_chargeable(Decimal(rate), places)
     assert per_thousand(Decimal(rate), least, places) > 0
     assert least == 1 or per_thousand(Decimal(rate), least - 1, places) == 0
+
+
+@pytest.mark.parametrize(
+    ("amount", "places", "expected"),
+    [
+        ("0.00001", 5, True),
+        ("0.1000000", 5, True),  # more digits written, the same value at 5 places
+        ("12", 0, True),
+        ("0.000015", 5, False),
+        ("0.5", 0, False),
+        ("-0.25", 2, True),  # the sign is the caller's question, not this one's
+        ("NaN", 5, False),
+        ("sNaN", 5, False),
+        ("Infinity", 5, False),
+    ],
+)
+def test_at_places_is_whether_quantizing_changes_nothing(
+    amount: str, places: int, expected: bool
+) -> None:
+    assert at_places(Decimal(amount), places) is expected
+    with localcontext() as ctx:  # the ambient context plays no part
+        ctx.prec = 1
+        assert at_places(Decimal(amount), places) is expected
+
+
+@pytest.mark.parametrize("amount", ["0", "-0.01", "0.001", "NaN", "Infinity", "-Infinity"])
+def test_the_ledger_moves_only_positive_amounts_at_its_places(amount: str) -> None:
+    ledger = Ledger(2)
+    ledger.open("t1", Decimal("10.00"))
+    for move in (ledger.debit, ledger.credit):
+        with pytest.raises(ValueError, match="positive amount at 2 places"):
+            move("t1", Decimal(amount))
+    assert ledger.account("t1").balance == Decimal("10.00")  # nothing moved
+
+
+def test_a_debit_beyond_the_balance_is_refused_and_changes_nothing() -> None:
+    ledger = Ledger(2)
+    ledger.open("t1", Decimal("1.00"))
+    assert ledger.debit("t1", Decimal("0.40")) == Decimal("0.60")
+    with pytest.raises(DomainError) as refused:
+        ledger.debit("t1", Decimal("0.61"))
+    assert refused.value.code is ErrorCode.INSUFFICIENT_FUNDS
+    account = ledger.account("t1")
+    assert (account.debited, account.balance) == (Decimal("0.40"), Decimal("0.60"))

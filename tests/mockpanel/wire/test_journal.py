@@ -107,9 +107,11 @@ async def test_the_panels_journal_is_bounded_by_journal_size_with_a_tenant_view(
 def test_a_noted_exchange_reads_back_as_the_recorded_one_without_its_key() -> None:
     noted, recorded = Journal(5), Journal(5)
     fields = {"key": "secret-key-1", "action": "balance", "x": "1"}
-    for journal, write in ((noted, noted.note), (recorded, recorded.record)):
-        write(time=2.0, tenant="t1", action="balance", params=fields, status=200,
-              response={"balance": "1.00"}, faults=(FaultNote(1, "delay"),))
+    faults = (FaultNote(1, "delay"),)
+    noted.note(2.0, "t1", "balance", fields, 200, {"balance": "1.00"}, faults)
+    recorded.record(time=2.0, tenant="t1", action="balance", params=fields, status=200,
+                    response={"balance": "1.00"}, faults=faults)
+    for journal in (noted, recorded):
         _delivery(journal, "t1", 1, DeliveryOutcome.DELIVERED)
     assert "secret-key-1" not in repr(noted._entries)  # redacted before it is buffered
     assert noted.entries() == recorded.entries()
