@@ -55,7 +55,7 @@ from mockpanel.state.clock import Clock, ManualClock, check_seconds
 from mockpanel.state.config import StateConfig
 from mockpanel.state.ids import IdSequence
 from mockpanel.state.ledger import Ledger
-from mockpanel.state.money import check_amount, format_money, quantize
+from mockpanel.state.money import SharedAmounts, check_amount, format_money, quantize
 from mockpanel.state.orders import Order, OrderStatus, OrderView, Outcome, Progress
 from mockpanel.state.params import validate_add
 from mockpanel.state.persistence import (
@@ -138,7 +138,7 @@ class PanelState:
         # Every order starts with this refund (a Decimal is immutable, so all share one).
         self._no_refund = quantize(Decimal(0), config.money_places)
         # Charges seen so far, so equal charges share one Decimal (most orders repeat a few).
-        self._charges: dict[Decimal, Decimal] = {}
+        self._amounts = SharedAmounts(config.money_places, _SHARED_CHARGES)
         self._books: dict[str, _Book] = {}
         self._orders: dict[str, Order] = {}
         self._refills: dict[str, Refill] = {}
@@ -258,7 +258,7 @@ class PanelState:
         with self._operation:
             now = self._settle()
             book = self._book(tenant)
-            request = validate_add(self._catalog, service, params, self.config.money_places)
+            request = validate_add(self._catalog, service, params, self._amounts)
             order_id = self._order_ids.peek()
             self._ledger.debit(tenant.id, request.charge)  # INSUFFICIENT_FUNDS changes nothing
             self._order_ids.use_up()
@@ -268,7 +268,7 @@ class PanelState:
                 request.service,  # service
                 request.link,  # link
                 request.quantity,  # quantity
-                self._shared_charge(request.charge),  # charge
+                request.charge,  # charge (shared: see SharedAmounts)
                 tenant.currency,  # currency
                 request.runs,  # runs
                 request.interval,  # interval
@@ -564,19 +564,6 @@ class PanelState:
                     first = first or exc
         if first is not None:
             raise first
-
-    def _shared_charge(self, charge: Decimal) -> Decimal:
-        """The kept Decimal equal to ``charge`` (the first ``_SHARED_CHARGES`` distinct ones).
-
-        Every charge is quantized to the panel's places, so equal charges have the same
-        digits and exponent: sharing one object changes no answer, only the memory per order.
-        """
-        shared = self._charges.get(charge)
-        if shared is not None:
-            return shared
-        if len(self._charges) < _SHARED_CHARGES:
-            self._charges[charge] = charge
-        return charge
 
     def _book(self, tenant: Tenant) -> _Book:
         book = self._books.get(tenant.id)

@@ -40,7 +40,7 @@ from mockpanel.state.catalog import (
     Service,
 )
 from mockpanel.state.magic import PLAIN_OUTCOME, parse_magic_link, planned_outcome
-from mockpanel.state.money import per_thousand, quantize, smallest_chargeable
+from mockpanel.state.money import SharedAmounts, per_thousand_units, smallest_chargeable
 from mockpanel.state.orders import Outcome
 
 __all__ = ["OrderRequest", "count_lines", "validate_add"]
@@ -167,9 +167,13 @@ def _dripfeed(service: Service, params: Mapping[str, str]) -> tuple[int, int] | 
 
 
 def validate_add(
-    catalog: Mapping[int, Service], service: str, params: Mapping[str, str], places: int
+    catalog: Mapping[int, Service],
+    service: str,
+    params: Mapping[str, str],
+    amounts: SharedAmounts,
 ) -> OrderRequest:
-    """Check an ``add`` for ``service`` (the raw id) with raw form ``params``; price it."""
+    """Check an ``add`` for ``service`` (the raw id) with raw form ``params``; price it at
+    ``amounts.places``, the charge one of ``amounts``' shared Decimals."""
     found = _service(catalog, service)
     rule = TYPE_RULES[found.type]
     values: dict[str, str] = {}
@@ -202,14 +206,17 @@ def validate_add(
         if quantity > found.max:
             raise DomainError(ErrorCode.QUANTITY_TOO_HIGH, max=found.max, quantity=quantity)
 
+    places = amounts.places
     if rule.pricing is _FLAT:
-        # StateConfig refuses catalogues whose flat rates round to zero.
-        charge = quantize(found.rate, places)
+        # The whole rate (1000 per 1000), rounded half up to the places: what quantize(rate)
+        # gives. StateConfig refuses catalogues whose flat rates round to zero.
+        units = per_thousand_units(found.rate, 1000, places)
     else:
-        charge = per_thousand(found.rate, quantity, places)
-        if charge <= 0:
+        units = per_thousand_units(found.rate, quantity, places)
+        if not units:
             least = smallest_chargeable(found.rate, places)
             raise DomainError(ErrorCode.QUANTITY_TOO_LOW, min=least, quantity=quantity)
+    charge = amounts.of_units(units)
     # Built from its fields in order: the generated __new__ is a Python call more per add.
     request: OrderRequest = _new_tuple(
         OrderRequest,

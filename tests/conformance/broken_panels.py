@@ -235,7 +235,7 @@ class FundsCheckedOnStaleBalance(PanelState):
         if read_at is None or now - read_at > self.STALE_SECONDS:
             seen = self.balance(tenant)
             self._seen[tenant.id] = (now, seen)
-        request = validate_add(self._catalog, service, params, self.config.money_places)
+        request = validate_add(self._catalog, service, params, self._amounts)
         if request.charge > seen:
             raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, needed=request.charge, balance=seen)
         return super().place_order(tenant, service, params)

@@ -48,7 +48,7 @@ class OverchargesLargeOrders(PanelState):
 
     def place_order(self, tenant: Tenant, service: str, params: Mapping[str, str]) -> OrderView:
         view = super().place_order(tenant, service, params)
-        request = validate_add(self._catalog, service, params, self.config.money_places)
+        request = validate_add(self._catalog, service, params, self._amounts)
         if request.quantity > 2 * request.service.min:
             with self._lock:
                 self._ledger.debit(tenant.id, FEE)

@@ -112,3 +112,34 @@ def test_per_thousand_in_integers_equals_the_decimal_formula(
 def test_per_thousand_refuses_what_is_not_a_price(rate: Decimal) -> None:
     with pytest.raises(ValueError, match="finite rate"):
         money.per_thousand(rate, 10, 2)
+
+
+@given(rate=_RATES, places=st.integers(0, 12))
+def test_the_whole_rate_in_steps_is_the_rate_quantized(rate: Decimal, places: int) -> None:
+    # A flat-priced add prices the whole rate as 1000 per 1000: it must be quantize(rate).
+    steps = money.per_thousand_units(rate, 1000, places)
+    assert Decimal(steps).scaleb(-places) == quantize(rate, places)
+
+
+@given(units=st.lists(st.integers(0, 10**15), min_size=1, max_size=20), places=st.integers(0, 12))
+def test_shared_amounts_are_the_steps_at_the_places_and_built_once(
+    units: list[int], places: int
+) -> None:
+    amounts = money.SharedAmounts(places)
+    for count in units:
+        amount = amounts.of_units(count)
+        assert amount == Decimal(count).scaleb(-places)
+        assert amount.as_tuple().exponent == -places  # written with exactly the places
+        assert amounts.of_units(count) is amount  # the same object the next time
+    assert len(amounts) == len(set(units))
+
+
+def test_shared_amounts_stop_keeping_at_their_limit() -> None:
+    amounts = money.SharedAmounts(2, limit=2)
+    kept = [amounts.of_units(count) for count in (1, 2)]
+    beyond = amounts.of_units(3)
+    assert (beyond, len(amounts)) == (Decimal("0.03"), 2)
+    assert amounts.of_units(3) is not beyond  # built again: not kept
+    assert [amounts.of_units(count) for count in (1, 2)] == kept
+    with pytest.raises(ValueError, match="places must be >= 0"):
+        money.SharedAmounts(-1)

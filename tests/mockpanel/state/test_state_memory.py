@@ -45,4 +45,4 @@ def test_the_table_of_shared_charges_is_bounded(monkeypatch: pytest.MonkeyPatch)
     tenant, _key = panel.create_tenant(Decimal("1000"))
     for quantity in ("100", "200", "300", "300"):
         _records(panel, tenant, 1, quantity)
-    assert len(panel._charges) == 2
+    assert len(panel._amounts) == 2
