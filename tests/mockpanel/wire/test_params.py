@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, unquote
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mockpanel.errors import DomainError, ErrorCode
@@ -68,6 +68,14 @@ _FORM_PIECES = st.lists(
 
 
 @given(_FORM_PIECES)
+@settings(max_examples=400)
+@example(["a=1", "%61=2"])  # a repeat only once the names are unquoted
+@example(["k=https%3A%2F%2Fx.test%2Fb", "q=1"])  # the usual add: escapes in a value only
+@example(["a=%C3%28", "b=1"])  # an undecodable value
+@example(["a=%C3%28", "%62=1"])  # ... and with an escaped name after it
+@example(["a+b=1", "c=%41"])  # an escaped name first
+@example(["a=1", "", "b=2"])  # an empty piece
+@example(["a=1", "b"])  # a piece without "="
 def test_a_form_decodes_exactly_as_parse_qsl_does(pieces: list[str]) -> None:
     # The own splitter must agree with parse_qsl on empty pieces, pieces without "=", several
     # "=", "+" as a space, valid, invalid and truncated escapes, and repeats.
