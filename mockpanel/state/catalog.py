@@ -8,7 +8,7 @@ interprets; adding a type is adding a row, never a branch.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum, StrEnum
 from types import MappingProxyType
@@ -239,6 +239,9 @@ class Service:
     cancel: bool = False
     refill_days: int = 0
     package_quantity: int | None = None
+    # ``rate`` as an exact fraction of integers (set by __post_init__): every ``add`` prices
+    # its order from it in integers, with no Decimal operation (money.fraction_units).
+    rate_fraction: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.id, bool) or not isinstance(self.id, int) or self.id < 1:
@@ -266,6 +269,7 @@ class Service:
             )
         if self.package_quantity is not None and not 1 <= self.package_quantity <= MAX_COUNT:
             raise ValueError(f"service {self.id}: package_quantity must be 1..{MAX_COUNT}")
+        object.__setattr__(self, "rate_fraction", self.rate.as_integer_ratio())
 
     @property
     def rule(self) -> TypeRule:

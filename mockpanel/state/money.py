@@ -18,6 +18,7 @@ __all__ = [
     "at_places",
     "check_amount",
     "format_money",
+    "fraction_units",
     "parse_money",
     "per_thousand",
     "per_thousand_units",
@@ -87,7 +88,14 @@ def per_thousand_units(rate: Decimal, quantity: int, places: int) -> int:
     if not rate.is_finite() or rate < _ZERO or quantity < 0 or places < 0:
         raise ValueError(f"need a finite rate >= 0, quantity >= 0, places >= 0: {rate}, "
                          f"{quantity}, {places}")
-    numerator, denominator = rate.as_integer_ratio()
+    return fraction_units(rate.as_integer_ratio(), quantity, places)
+
+
+def fraction_units(rate: tuple[int, int], quantity: int, places: int) -> int:
+    """:func:`per_thousand_units` of a rate given as its exact fraction ``(numerator,
+    denominator)`` (``Decimal.as_integer_ratio()``), unchecked: what an ``add`` calls with a
+    service's ``rate_fraction``, a figure the catalogue computed and checked once."""
+    numerator, denominator = rate
     whole = denominator * 1000
     scaled: int = numerator * quantity * 10**places  # (10**places: int for places >= 0)
     units, rest = divmod(scaled, whole)

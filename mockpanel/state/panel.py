@@ -279,9 +279,16 @@ class PanelState:
             )
             self._orders[order_id] = order
             book.order_ids.append(order_id)
-            self._changes.order_changed(order)
-            self._changes.account_moved(tenant.id)
-            self._schedule(now + self.config.timings.order_pending, _ORDER_START, order_id, 0)
+            # (_schedule inline, and the recorder skipped in memory, where it records nothing:
+            # an add is the one operation of a load that changes state)
+            event = self._scheduler.push(
+                now + self.config.timings.order_pending, _ORDER_START, order_id, 0
+            )
+            if self._store is not None:
+                changes = self._changes
+                changes.order_changed(order)
+                changes.account_moved(tenant.id)
+                changes.timer_pushed(event)
             return order.view(now)
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:

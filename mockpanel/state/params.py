@@ -40,7 +40,7 @@ from mockpanel.state.catalog import (
     Service,
 )
 from mockpanel.state.magic import PLAIN_OUTCOME, parse_magic_link, planned_outcome
-from mockpanel.state.money import SharedAmounts, per_thousand_units, smallest_chargeable
+from mockpanel.state.money import SharedAmounts, fraction_units, smallest_chargeable
 from mockpanel.state.orders import Outcome
 
 __all__ = ["OrderRequest", "count_lines", "validate_add"]
@@ -148,8 +148,11 @@ def _required(params: Mapping[str, str], name: str) -> str:
 def _service(catalog: Mapping[int, Service], service: str) -> Service:
     if not service:
         raise DomainError(ErrorCode.MISSING_PARAM, param="service")
-    number = _as_int(service)
-    found = catalog.get(number) if number is not None else None
+    found = (  # (_as_int inline: every add names its service)
+        catalog.get(int(service))
+        if service.isascii() and service.isdigit() and len(service) <= _MAX_DIGITS
+        else None
+    )
     if found is None:
         raise DomainError(ErrorCode.UNKNOWN_SERVICE, service=_shown(service))
     if not TYPE_RULES[found.type].via_api:  # (not the ``rule`` property: a call less)
@@ -210,9 +213,9 @@ def validate_add(
     if rule.pricing is _FLAT:
         # The whole rate (1000 per 1000), rounded half up to the places: what quantize(rate)
         # gives. StateConfig refuses catalogues whose flat rates round to zero.
-        units = per_thousand_units(found.rate, 1000, places)
+        units = fraction_units(found.rate_fraction, 1000, places)
     else:
-        units = per_thousand_units(found.rate, quantity, places)
+        units = fraction_units(found.rate_fraction, quantity, places)
         if not units:
             least = smallest_chargeable(found.rate, places)
             raise DomainError(ErrorCode.QUANTITY_TOO_LOW, min=least, quantity=quantity)

@@ -18,6 +18,7 @@ request ends as exactly one journal entry, the faults that hit it included.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -45,6 +46,7 @@ from mockpanel.wire.keys import (
 from mockpanel.wire.params import read_params, read_params_now
 from mockpanel.wire.ratelimit import RateLimiter
 from mockpanel.wire.render import Reply
+from mockpanel.wire.safety import bug, finish_body, http_error
 from mockpanel.wire.webhooks import Sleep
 
 __all__ = ["ApiView"]
@@ -142,41 +144,60 @@ class ApiView:
         )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """One request: budget, body, key, faults, action, journal (module docstring)."""
-        profile = self._profile
-        limiter = self._limiter
-        params: dict[str, str] = {}
-        tenant: Tenant | None = None
-        try:
-            if limiter is not None:  # request.remote asks the transport: only when it counts
-                _charge(limiter, "ip", request.remote or "unknown")
-            encodings = profile.wire.encodings
-            arrived = read_params_now(request, encodings, self._max_bytes)  # (the usual case)
-            if arrived is None:  # the body is still arriving, or failed on the way
-                arrived = await read_params(
-                    request, encodings, self._max_bytes, body_seconds=self._body_seconds
-                )
-            params = arrived
-            key = params.get("key", "")
-            tenant = self._state.authenticate(key) if key else None
-            if tenant is not None and limiter is not None:
-                _charge(limiter, "key", tenant.id)
-        except DomainError as error:
-            reply = _refusal(profile, error)
-            self._record(tenant, params, reply.status, reply.body)
-            return render.json_response(profile, reply)
+        """One request: budget, body, key, faults, action, journal (module docstring).
 
-        faults = self._faults
-        plan = (
-            NO_FAULTS  # no rule armed (the usual case): nothing to match
-            if faults.quiet
-            else faults.take(params.get("action"), None if tenant is None else tenant.id)
-        )
-        if plan is NO_FAULTS:  # no delay, no answer replaced, nothing to note
-            reply = self._run(tenant, params)
-            self._record(tenant, params, reply.status, reply.body)
-            return render.json_response(profile, reply)
-        return await self._faulted(request, plan, tenant, params)
+        :func:`~mockpanel.wire.safety.safe`'s net is written in here (JSON whatever goes
+        wrong, the body read to its end) rather than wrapped around the view: a wrapper is a
+        coroutine more on every request.
+        """
+        profile = self._profile
+        response: web.StreamResponse
+        try:
+            limiter = self._limiter
+            params: dict[str, str] = {}
+            tenant: Tenant | None = None
+            try:
+                if limiter is not None:  # request.remote asks the transport: only when it counts
+                    _charge(limiter, "ip", request.remote or "unknown")
+                encodings = profile.wire.encodings
+                arrived = read_params_now(request, encodings, self._max_bytes)  # (usually)
+                if arrived is None:  # the body is still arriving, or failed on the way
+                    arrived = await read_params(
+                        request, encodings, self._max_bytes, body_seconds=self._body_seconds
+                    )
+                params = arrived
+                key = params.get("key", "")
+                tenant = self._state.authenticate(key) if key else None
+                if tenant is not None and limiter is not None:
+                    _charge(limiter, "key", tenant.id)
+            except DomainError as error:
+                reply = _refusal(profile, error)
+                self._record(tenant, params, reply.status, reply.body)
+                response = render.json_response(profile, reply)
+            else:
+                faults = self._faults
+                plan = (
+                    NO_FAULTS  # no rule armed (the usual case): nothing to match
+                    if faults.quiet
+                    else faults.take(params.get("action"), None if tenant is None else tenant.id)
+                )
+                if plan is NO_FAULTS:  # no delay, no answer replaced, nothing to note
+                    reply = self._run(tenant, params)
+                    self._record(tenant, params, reply.status, reply.body)
+                    response = render.json_response(profile, reply)
+                else:
+                    response = await self._faulted(request, plan, tenant, params)
+        except web.HTTPException as exc:
+            response = http_error(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            response = bug(request, exc)
+        content = request.content
+        if content.is_eof() and content.exception() is None:
+            return response  # the usual case: the body was read whole
+        await finish_body(request, response)
+        return response
 
     async def _faulted(
         self,

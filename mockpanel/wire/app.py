@@ -70,7 +70,7 @@ def create_app(
 
     # client_max_size makes aiohttp itself refuse a larger body; params.read_params turns
     # that refusal into the profile's BODY_TOO_LARGE error. No middleware: every route is
-    # wrapped in safety.safe instead (see there why).
+    # wrapped in safety.safe instead (see there why), or has its net built in (the API view).
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[PROFILE] = profile
@@ -99,7 +99,7 @@ def create_app(
     app.on_cleanup.append(_close_state)
     api = ApiView()
     app.on_startup.append(api.bind)  # after the tests' seams, before the first request
-    view = safe(api.handle)
+    view = api.handle  # (its safety net is built in: see ApiView.handle)
     for path in profile.wire.paths:
         for route in (path, path + "/"):
             app.router.add_post(route, view)

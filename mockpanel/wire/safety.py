@@ -10,7 +10,11 @@ tenth of a bare request's interpreter work, measured with cachegrind (``bench/RE
   :func:`unrouted`) becomes ``{"error": reason}`` with the same status (and ``Allow``);
 - any other exception is a mock bug: logged, kept in ``FAILURES``, journaled, answered as a
   JSON 500 so no test can mistake it for vendor behaviour;
-- whatever the answer, the rest of the request body is read first (:func:`_finish_body`).
+- whatever the answer, the rest of the request body is read first (:func:`finish_body`).
+
+The API view, the one route on every request's path, has the same net written into its
+handler (:meth:`mockpanel.wire.api.ApiView.handle`) from these pieces: a wrapper is a
+coroutine more per request.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from mockpanel.wire.jsontext import Json, dumps
 from mockpanel.wire.keys import BODY_TIMEOUT, CONFIG, FAILURES, JOURNAL, STATE
 from mockpanel.wire.params import abandon_body, body_abandoned
 
-__all__ = ["plain_json", "safe", "unrouted"]
+__all__ = ["bug", "finish_body", "http_error", "plain_json", "safe", "unrouted"]
 
 _log = logging.getLogger("mockpanel")
 
@@ -45,24 +49,31 @@ def safe(handler: Handler) -> Handler:
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-            response = plain_json(exc.status, {"error": exc.reason}, headers)
+            response = http_error(exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            response = _bug(request, exc)
+            response = bug(request, exc)
         content = request.content
         if content.is_eof() and content.exception() is None:
             return response  # the usual case: the handler read the whole body
-        await _finish_body(request, response)
+        await finish_body(request, response)
         return response
 
     return answer
 
 
-def _bug(request: web.Request, exc: Exception) -> web.Response:
+def http_error(exc: web.HTTPException) -> web.Response:
+    """An aiohttp refusal (status 400 or more) as ``{"error": reason}``; anything else (a
+    redirect) is raised again for aiohttp to send."""
+    if exc.status < 400:
+        raise exc
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    return plain_json(exc.status, {"error": exc.reason}, headers)
+
+
+def bug(request: web.Request, exc: Exception) -> web.Response:
+    """A mock bug: logged, kept in ``FAILURES``, journaled, answered as a JSON 500."""
     # config_dict rather than request.app: right for a route of a sub-application too.
     app = request.config_dict
     _log.exception("mock panel bug answering %s %s", request.method, request.path)
@@ -79,7 +90,7 @@ def _bug(request: web.Request, exc: Exception) -> web.Response:
     return plain_json(500, body)
 
 
-async def _finish_body(request: web.Request, response: web.StreamResponse) -> None:
+async def finish_body(request: web.Request, response: web.StreamResponse) -> None:
     """Read (and drop) what the handler left of the request body, within the size limit and
     the body timeout.
 

@@ -80,6 +80,17 @@ def test_service_refuses_inconsistent_definitions(changes: dict[str, object], me
         replace(BASE, **changes)  # type: ignore[arg-type]
 
 
+def test_a_service_keeps_its_rate_as_an_exact_fraction_through_replace() -> None:
+    # add prices from rate_fraction, never from the Decimal: the two must be the same number.
+    for service in default_catalog():
+        numerator, denominator = service.rate_fraction
+        assert Decimal(numerator) / Decimal(denominator) == service.rate
+    cheap = replace(default_catalog()[0], rate=Decimal("0.0037"))
+    assert cheap.rate_fraction == (37, 10_000)
+    assert cheap == replace(cheap, rate=Decimal("0.00370"))  # equal rates, equal services
+    assert "rate_fraction" not in repr(cheap)
+
+
 def test_config_refuses_bad_catalogues_and_settings() -> None:
     with pytest.raises(ValueError, match="unique"):
         StateConfig(catalog=(BASE, BASE))
