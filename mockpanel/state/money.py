@@ -19,6 +19,7 @@ __all__ = [
     "check_amount",
     "format_money",
     "fraction_units",
+    "from_units",
     "parse_money",
     "per_thousand",
     "per_thousand_units",
@@ -26,6 +27,7 @@ __all__ = [
     "quantize",
     "quantum",
     "smallest_chargeable",
+    "to_units",
 ]
 
 # A ceiling on any balance or price: keeps every product far inside the private precision.
@@ -70,6 +72,17 @@ def at_places(amount: Decimal, places: int) -> bool:
         return False
     step = _QUANTA.get(places) or quantum(places)  # (quantize() inline: every debit asks)
     return _CONTEXT.quantize(amount, step) == amount
+
+
+def to_units(amount: Decimal, places: int) -> int:
+    """``amount``, finite and already at ``places`` (see :func:`at_places`), as a whole number
+    of money steps (``10**-places`` each): exact, as every amount is far inside the precision."""
+    return int(amount.scaleb(places, _CONTEXT))
+
+
+def from_units(units: int, places: int) -> Decimal:
+    """``units`` money steps as a Decimal written with exactly ``places`` decimals."""
+    return Decimal(units).scaleb(-places, _CONTEXT)
 
 
 def per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:
@@ -131,7 +144,7 @@ class SharedAmounts:
         """``units`` money steps as a Decimal written with exactly ``places`` decimals."""
         amount = self._kept.get(units)
         if amount is None:
-            amount = Decimal(units).scaleb(-self.places, _CONTEXT)
+            amount = from_units(units, self.places)
             if len(self._kept) < self._limit:
                 self._kept[units] = amount
         return amount

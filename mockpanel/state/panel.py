@@ -260,7 +260,8 @@ class PanelState:
             book = self._book(tenant)
             request = validate_add(self._catalog, service, params, self._amounts)
             order_id = self._order_ids.peek()
-            self._ledger.debit(tenant.id, request.charge)  # INSUFFICIENT_FUNDS changes nothing
+            # INSUFFICIENT_FUNDS changes nothing; in steps: no Decimal operation per order
+            self._ledger.debit_units(tenant.id, request.charge_units)
             self._order_ids.use_up()
             order = Order(  # positional, in field order: an add builds one, keywords cost more
                 order_id,  # id

@@ -72,6 +72,7 @@ class OrderRequest(NamedTuple):
     interval: int | None
     charge: Decimal
     planned: Outcome
+    charge_units: int  # the charge in money steps (10**-places each): what the ledger debits
 
 
 def count_lines(text: str) -> int:
@@ -231,6 +232,7 @@ def validate_add(
             drip[1] if drip else None,  # interval
             charge,  # charge
             PLAIN_OUTCOME if magic is None else planned_outcome(magic, quantity),  # planned
+            units,  # charge_units
         ),
     )
     return request

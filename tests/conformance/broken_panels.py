@@ -192,11 +192,12 @@ class BlankKeyIsFirstAccount(_RemembersFirstTenant):
 class _TakesWhatIsLeft(Ledger):
     """A debit larger than the balance takes the balance instead of being refused."""
 
-    def debit(self, account: str, amount: Decimal) -> Decimal:
-        balance = self.balance(account)
-        if amount <= balance:
-            return super().debit(account, amount)
-        return super().debit(account, balance) if balance > 0 else balance
+    def debit_units(self, account: str, units: int) -> None:
+        balance = self._accounts[account].balance  # in steps, as units are
+        if units <= balance:
+            super().debit_units(account, units)
+        elif balance > 0:
+            super().debit_units(account, balance)
 
 
 class AcceptsBeyondBalance(PanelState):
@@ -210,11 +211,11 @@ class AcceptsBeyondBalance(PanelState):
 class _Overdraws(Ledger):
     """A debit never checks the balance: the account may go below zero."""
 
-    def debit(self, account: str, amount: Decimal) -> Decimal:
-        figures = self._accounts[account]  # the running figures, changed in place
-        figures.debited += amount
-        figures.balance -= amount
-        return figures.balance
+    def debit_units(self, account: str, units: int) -> None:
+        figures = self._accounts[account]  # the running figures in steps, changed in place
+        figures.debited += units
+        figures.balance -= units
+        figures.shown = None
 
 
 class FundsCheckedOnStaleBalance(PanelState):

@@ -143,3 +143,14 @@ def test_shared_amounts_stop_keeping_at_their_limit() -> None:
     assert [amounts.of_units(count) for count in (1, 2)] == kept
     with pytest.raises(ValueError, match="places must be >= 0"):
         money.SharedAmounts(-1)
+
+
+@given(units=st.integers(0, 10**27 - 1), places=st.integers(0, 12))
+def test_units_and_amounts_convert_exactly_both_ways(units: int, places: int) -> None:
+    # The ledger keeps steps and answers Decimals: neither way may round or change the places.
+    amount = money.from_units(units, places)
+    assert amount == Decimal(units) / Decimal(10) ** places
+    assert amount.as_tuple().exponent == -places
+    assert money.at_places(amount, places)
+    assert money.to_units(amount, places) == units
+    assert money.to_units(quantize(amount, places), places) == units

@@ -143,3 +143,52 @@ def test_a_debit_beyond_the_balance_is_refused_and_changes_nothing() -> None:
     assert refused.value.code is ErrorCode.INSUFFICIENT_FUNDS
     account = ledger.account("t1")
     assert (account.debited, account.balance) == (Decimal("0.40"), Decimal("0.60"))
+
+
+def test_the_ledger_keeps_steps_and_answers_decimals_at_its_places() -> None:
+    ledger = Ledger(5)
+    ledger.open("t1", Decimal("2"))
+    assert str(ledger.balance("t1")) == "2.00000"  # written with exactly the places
+    ledger.debit_units("t1", 12_345)  # what an add debits: its price in steps
+    assert str(ledger.balance("t1")) == "1.87655"
+    assert str(ledger.credit("t1", Decimal("0.00005"))) == "1.87660"
+    assert str(ledger.debit("t1", Decimal("1.8766"))) == "0.00000"
+    account = ledger.account("t1")
+    assert [str(figure) for figure in (account.opening, account.debited, account.credited)] == [
+        "2.00000", "2.00005", "0.00005",
+    ]
+    assert account.opening - account.debited + account.credited == account.balance
+
+
+def test_a_balance_read_before_a_movement_is_not_shown_after_it() -> None:
+    # The ledger keeps the last balance it wrote as a Decimal: every movement must drop it.
+    ledger = Ledger(2)
+    ledger.open("t1", Decimal("5.00"))
+    assert ledger.balance("t1") == Decimal("5.00")
+    ledger.debit_units("t1", 1)
+    assert ledger.balance("t1") == Decimal("4.99")
+    ledger.credit("t1", Decimal("0.50"))
+    assert ledger.balance("t1") == Decimal("5.49")
+    ledger.debit("t1", Decimal("5.49"))
+    assert ledger.balance("t1") == Decimal("0.00")
+
+
+@pytest.mark.parametrize("units", [0, -1, True, 1.0])
+def test_a_debit_in_steps_moves_only_a_positive_whole_number(units: object) -> None:
+    ledger = Ledger(2)
+    ledger.open("t1", Decimal("10.00"))
+    with pytest.raises(ValueError, match="positive amount at 2 places"):
+        ledger.debit_units("t1", units)  # type: ignore[arg-type]
+    assert ledger.account("t1").debited == Decimal("0.00")
+
+
+def test_a_debit_in_steps_beyond_the_balance_names_both_amounts_at_the_places() -> None:
+    ledger = Ledger(2)
+    ledger.open("t1", Decimal("1.00"))
+    with pytest.raises(DomainError) as refused:
+        ledger.debit_units("t1", 101)
+    assert refused.value.code is ErrorCode.INSUFFICIENT_FUNDS
+    assert {name: str(value) for name, value in refused.value.params.items()} == {
+        "needed": "1.01", "balance": "1.00",
+    }
+    assert ledger.balance("t1") == Decimal("1.00")
