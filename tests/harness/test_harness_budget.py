@@ -3,6 +3,8 @@ and a cap of 0 that sends no add at all, to a conforming panel or a broken one."
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from decimal import Decimal
 
 import pytest
@@ -124,6 +126,30 @@ def _run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, panel
         )
 
 
+_ASKS_FOR_ADD = re.compile(r'"?action"?\s*[=:]\s*"?\s*add\b')
+
+
+def _asks_for_add(body: bytes) -> bool:
+    """Whether ``body`` asks for the add action, as a form or as JSON, in any case or spacing.
+    (Not a bare ``b"add"`` search: a random wrong key such as ``wronge0cb...9add5...`` is hex.)"""
+    text = urllib.parse.unquote_plus(body.decode("utf-8", "replace")).lower()
+    return _ASKS_FOR_ADD.search(text) is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "asks"),
+    [
+        (b"key=k&action=add&service=1", True),
+        (b"action=%20ADD&key=k", True),
+        (b'{"key": "k", "action": "Add"}', True),
+        (b"key=wronge0cb3bb0d6bc9add5c738f87&action=status&order=1", False),
+        (b"key=k&action=address", False),
+    ],
+)
+def test_the_add_detector_reads_the_action_not_any_text(body: bytes, asks: bool) -> None:
+    assert _asks_for_add(body) is asks
+
+
 @pytest.mark.parametrize(
     "defects",
     [Defects(), Defects(accept_any_key=True, unknown_action_html=True, errors_as_400=True)],
@@ -136,7 +162,7 @@ def test_with_a_cap_of_zero_no_add_is_ever_sent(
     result = _run_suite(pytester, monkeypatch, panel)  # --panel-max-spend defaults to 0
     assert panel.bodies, "the suite talked to the panel"
     assert "add" not in panel.actions
-    assert not any(b"add" in body.lower() for body in panel.bodies)
+    assert not any(_asks_for_add(body) for body in panel.bodies)
     assert panel.balances[KEY] == Decimal("10.00")
     result.stdout.fnmatch_lines(["*not allowed by the spend cap*", "spent 0* of cap 0 *"])
 
