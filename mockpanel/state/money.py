@@ -87,8 +87,7 @@ def from_units(units: int, places: int) -> Decimal:
 
 def per_thousand(rate: Decimal, quantity: int, places: int) -> Decimal:
     """The charge of ``quantity`` units at ``rate`` per 1000, ``quantize(rate * qty / 1000)``."""
-    units = per_thousand_units(rate, quantity, places)
-    return Decimal(units).scaleb(-places, _CONTEXT)  # exact: far fewer digits than its prec
+    return from_units(per_thousand_units(rate, quantity, places), places)
 
 
 def per_thousand_units(rate: Decimal, quantity: int, places: int) -> int:
