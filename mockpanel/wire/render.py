@@ -212,10 +212,8 @@ def _order_fields(
     """
     numbers = profile.numbers
     out: dict[str, Json] = {}
-    for name in fields:
-        if name == "order":
-            out[name] = _id(view.id, numbers.order_id)
-        elif name == "charge":  # (no Decimal subtraction for the usual, unrefunded order)
+    for name in fields:  # (tested in the order of the status fields: most answers are those)
+        if name == "charge":  # (no Decimal subtraction for the usual, unrefunded order)
             charge = view.charge - view.refunded if view.refunded else view.charge
             text = _format_money(charge, profile.money_places)  # (_money inline)
             out[name] = Decimal(text) if (style or numbers.charge) is _NUMBER else text
@@ -231,6 +229,8 @@ def _order_fields(
             remains = view.remains
             number = (style or numbers.remains) is _NUMBER
             out[name] = remains if number else str(remains)
+        elif name == "order":
+            out[name] = _id(view.id, numbers.order_id)
         else:
             out[name] = view.currency
     return out

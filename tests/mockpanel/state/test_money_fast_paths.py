@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mockpanel.state import money
@@ -31,6 +31,13 @@ _AMOUNTS = st.builds(
 
 
 @given(amount=_AMOUNTS, places=st.integers(0, 8))
+# The text's shapes the shortcut reads: a point exactly ``places`` from the end but in an
+# exponent form, a whole amount in exponent form, a sign, too few digits, too many places.
+@example(amount=Decimal("1.0E-7"), places=4)
+@example(amount=Decimal("1E+2"), places=0)
+@example(amount=Decimal("-0.50"), places=2)
+@example(amount=Decimal("5"), places=3)
+@example(amount=Decimal("0.125"), places=2)
 def test_format_money_equals_quantize_then_format(amount: Decimal, places: int) -> None:
     assert format_money(amount, places) == _slow_format(amount, places)
 
