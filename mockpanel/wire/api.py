@@ -204,10 +204,7 @@ class ApiView:
             raise
         except Exception as exc:
             response = bug(request, exc)
-        content = request.content
-        if content.is_eof() and content.exception() is None:
-            return response  # the usual case: the body was read whole
-        await finish_body(request, response)
+        await finish_body(request, response)  # (returns at once when the body was read whole)
         return response
 
     async def _faulted(
