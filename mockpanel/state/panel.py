@@ -259,42 +259,61 @@ class PanelState:
         Refusals, in precedence order: the service, the parameters, the quantity bounds, then
         ``INSUFFICIENT_FUNDS``; see :mod:`mockpanel.state.params`.
         """
+        with self._lock:  # the quiet write, every add of a load: see _place
+            now = self.clock.now()
+            if self._store is None and self._scheduler.next_due > now:
+                return self._place(tenant, service, params, now)
         with self._operation:
-            now = self._settle()
-            book = self._book(tenant)
-            request = validate_add(self._catalog, service, params, self._amounts)
-            order_id = self._order_ids.peek()
-            # INSUFFICIENT_FUNDS changes nothing; in steps: no Decimal operation per order
-            self._ledger.debit_units(tenant.id, request.charge_units)
-            self._order_ids.use_up()
-            order = Order(  # positional, in field order: an add builds one, keywords cost more
-                order_id,  # id
-                tenant.id,  # tenant_id
-                request.service,  # service
-                request.link,  # link
-                request.quantity,  # quantity
-                request.charge,  # charge (shared: see SharedAmounts)
-                tenant.currency,  # currency
-                request.runs,  # runs
-                request.interval,  # interval
-                now,  # created_at
-                request.planned,  # planned
-                request.quantity,  # remains
-                self._no_refund,  # refunded
-            )
-            self._orders[order_id] = order
-            book.order_ids.append(order_id)
-            # (_schedule inline, and the recorder skipped in memory, where it records nothing:
-            # an add is the one operation of a load that changes state)
-            event = self._scheduler.push(
-                now + self.config.timings.order_pending, _ORDER_START, order_id, 0
-            )
-            if self._store is not None:
-                changes = self._changes
-                changes.order_changed(order)
-                changes.account_moved(tenant.id)
-                changes.timer_pushed(event)
-            return order.view(now)
+            return self._place(tenant, service, params, self._settle())
+
+    def _place(
+        self, tenant: Tenant, service: str, params: Mapping[str, str], now: float
+    ) -> OrderView:
+        """:meth:`place_order`'s work at ``now``, under the lock.
+
+        In memory with no timer due (the quiet write), it runs under the lock alone, outside
+        an operation: settling would apply nothing, nothing is recorded without a file, and an
+        add tells no listener. Otherwise it runs in an operation that settled first.
+        """
+        book = self._books.get(tenant.id)  # (_book inline: every add comes here)
+        if book is None or (book.tenant is not tenant and book.tenant != tenant):
+            raise DomainError(ErrorCode.INVALID_KEY)
+        # Unpacked at once: a named tuple's field read is a descriptor call each (nine here).
+        found, link, quantity, runs, interval, charge, planned, units = validate_add(
+            self._catalog, service, params, self._amounts
+        )
+        order_id = self._order_ids.peek()
+        # INSUFFICIENT_FUNDS changes nothing; in steps: no Decimal operation per order
+        self._ledger.debit_units(tenant.id, units)
+        self._order_ids.use_up()
+        order = Order(  # positional, in field order: an add builds one, keywords cost more
+            order_id,  # id
+            tenant.id,  # tenant_id
+            found,  # service
+            link,  # link
+            quantity,  # quantity
+            charge,  # charge (shared: see SharedAmounts)
+            tenant.currency,  # currency
+            runs,  # runs
+            interval,  # interval
+            now,  # created_at
+            planned,  # planned
+            quantity,  # remains
+            self._no_refund,  # refunded
+        )
+        self._orders[order_id] = order
+        book.order_ids.append(order_id)
+        # (_schedule inline, and the recorder skipped in memory, where it records nothing:
+        # an add is the one operation of a load that changes state)
+        event = self._scheduler.push(
+            now + self.config.timings.order_pending, _ORDER_START, order_id, 0
+        )
+        if self._store is not None:
+            changes = self._changes
+            changes.order_changed(order)
+            changes.account_moved(tenant.id)
+            changes.timer_pushed(event)
+        return order.view(now)
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
         with self._lock:

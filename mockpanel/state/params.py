@@ -24,7 +24,7 @@ Conventions decided here:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -56,7 +56,7 @@ _MAX_DIGITS = len(str(MAX_COUNT))
 _new_tuple = tuple.__new__
 # Links most orders carry (a lower-case scheme, a plain host name, an optional port, then a
 # path, query or fragment or nothing): urlsplit would find a host in each, so they skip it (see
-# _is_url). Case-sensitive, as matching without case costs a lower-casing per character; a
+# _take_required). Case-sensitive, as matching without case costs a lower-casing per character; a
 # scheme spelt otherwise takes the full check.
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]|\Z)")
 
@@ -89,12 +89,6 @@ def _raw(params: Mapping[str, str], name: str) -> str | None:
     return value if value else None
 
 
-def _is_url(value: str) -> bool:
-    if _PLAIN_URL.match(value) and value.isprintable() and " " not in value:
-        return True  # (a plain link: urlsplit would find its host)
-    return _is_url_with_a_host(value)
-
-
 def _is_url_with_a_host(value: str) -> bool:
     """The full check: an http(s) scheme, printable without spaces, and a host urlsplit finds."""
     head = value[:8].lower()
@@ -117,48 +111,47 @@ def _as_int(value: str) -> int | None:
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
-    """The value of parameter ``name``: missing when absent or empty, else it must have the
-    shape its :data:`PARAM_SPECS` entry demands (or that entry's error is raised)."""
-    value = params.get(name)
-    if not value:
-        raise DomainError(ErrorCode.MISSING_PARAM, param=name)
-    spec = PARAM_SPECS[name]
-    kind = spec.kind  # (tested against module names: see _COUNT)
-    if kind is _COUNT:  # (_as_int inline: every add has a count or two)
-        ok = (
-            value.isascii()
-            and value.isdigit()
-            and len(value) <= _MAX_DIGITS
-            and 1 <= int(value) <= MAX_COUNT
-        )
-    elif kind is _URL:
-        ok = _is_url(value)
-    elif kind is ParamKind.CHOICE:
-        number = _as_int(value)
-        ok = number is not None and number in spec.choices
-    elif kind is ParamKind.TEXT:
-        ok = bool(value.strip())
-    else:
-        assert kind is ParamKind.LINES  # the last kind
-        ok = count_lines(value) > 0
-    if not ok:
-        raise DomainError(spec.error, param=name, value=_shown(value))
-    return value
+    """The value of parameter ``name``, checked as :func:`_take_required` checks it."""
+    values: dict[str, str] = {}
+    _take_required(params, (name,), values)
+    return values[name]
 
 
-def _service(catalog: Mapping[int, Service], service: str) -> Service:
-    if not service:
-        raise DomainError(ErrorCode.MISSING_PARAM, param="service")
-    found = (  # (_as_int inline: every add names its service)
-        catalog.get(int(service))
-        if service.isascii() and service.isdigit() and len(service) <= _MAX_DIGITS
-        else None
-    )
-    if found is None:
-        raise DomainError(ErrorCode.UNKNOWN_SERVICE, service=_shown(service))
-    if not TYPE_RULES[found.type].via_api:  # (not the ``rule`` property: a call less)
-        raise DomainError(ErrorCode.SUBSCRIPTION_NOT_VIA_API, service=found.id)
-    return found
+def _take_required(
+    params: Mapping[str, str], names: Iterable[str], values: dict[str, str]
+) -> None:
+    """Put the value of each parameter of ``names``, in order, into ``values``: missing when
+    absent or empty, else it must have the shape its :data:`PARAM_SPECS` entry demands (or
+    that entry's error is raised). One call for all of a type's parameters, as every add
+    checks two or more: a loop here is a function call less per parameter."""
+    for name in names:
+        value = params.get(name)
+        if not value:
+            raise DomainError(ErrorCode.MISSING_PARAM, param=name)
+        spec = PARAM_SPECS[name]
+        kind = spec.kind  # (tested against module names: see _COUNT)
+        if kind is _COUNT:  # (_as_int inline: every add has a count or two)
+            ok = (
+                value.isascii()
+                and value.isdigit()
+                and len(value) <= _MAX_DIGITS
+                and 1 <= int(value) <= MAX_COUNT
+            )
+        elif kind is _URL:  # a plain link (most adds carry one) skips the full check
+            ok = bool(
+                _PLAIN_URL.match(value) and value.isprintable() and " " not in value
+            ) or _is_url_with_a_host(value)
+        elif kind is ParamKind.CHOICE:
+            number = _as_int(value)
+            ok = number is not None and number in spec.choices
+        elif kind is ParamKind.TEXT:
+            ok = bool(value.strip())
+        else:
+            assert kind is ParamKind.LINES  # the last kind
+            ok = count_lines(value) > 0
+        if not ok:
+            raise DomainError(spec.error, param=name, value=_shown(value))
+        values[name] = value
 
 
 def _dripfeed(service: Service, params: Mapping[str, str]) -> tuple[int, int] | None:
@@ -178,14 +171,25 @@ def validate_add(
 ) -> OrderRequest:
     """Check an ``add`` for ``service`` (the raw id) with raw form ``params``; price it at
     ``amounts.places``, the charge one of ``amounts``' shared Decimals."""
-    found = _service(catalog, service)
+    # The service first (missing, unknown, then not orderable over the API), inline: every
+    # add names one.
+    if not service:
+        raise DomainError(ErrorCode.MISSING_PARAM, param="service")
+    found = (
+        catalog.get(int(service))
+        if service.isascii() and service.isdigit() and len(service) <= _MAX_DIGITS
+        else None
+    )
+    if found is None:
+        raise DomainError(ErrorCode.UNKNOWN_SERVICE, service=_shown(service))
     rule = TYPE_RULES[found.type]
+    if not rule.via_api:
+        raise DomainError(ErrorCode.SUBSCRIPTION_NOT_VIA_API, service=found.id)
     values: dict[str, str] = {}
-    for name in rule.params:  # (a loop, not a comprehension: that is a function call more)
-        values[name] = _required(params, name)
+    _take_required(params, rule.params, values)
     for cond in rule.conditional:
         if values.get(cond.param) == cond.equals:
-            values[cond.requires] = _required(params, cond.requires)
+            _take_required(params, (cond.requires,), values)
     # Most orders are not drip-fed: skip the call when neither of its fields was sent.
     drip = _dripfeed(found, params) if "runs" in params or "interval" in params else None
     link = values.get("link")

@@ -102,12 +102,15 @@ def balance(call: Call) -> Reply:
 
 
 def add(call: Call) -> Reply:
-    service = _required(call.params, "service")
-    params = dict(call.params)  # (a copy less the three: cheaper than a filtering comprehension)
+    state, profile, tenant, sent = call  # (unpacked: a named tuple's field read costs more)
+    service = sent.get("service", "").strip()  # (_required inline: a call less per add)
+    if not service:
+        raise DomainError(ErrorCode.MISSING_PARAM, param="service")
+    params = dict(sent)  # (a copy less the three: cheaper than a filtering comprehension)
     for name in _NOT_ORDER_PARAMS:
         params.pop(name, None)
-    view = call.state.place_order(call.tenant, service, params)
-    return render.added(call.profile, view)
+    view = state.place_order(tenant, service, params)
+    return render.added(profile, view)
 
 
 def status(call: Call) -> Reply:

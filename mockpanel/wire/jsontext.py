@@ -48,8 +48,10 @@ def dumps_bytes(value: Json, *, indent: int | None = None) -> bytes:
             pass
         else:
             # Not ASCII: the standard encoder escapes it (PHP does too). DEL is ASCII, but it
-            # escapes that as well, and orjson does not.
-            if fast.isascii() and b"\x7f" not in fast:
+            # escapes that as well, and orjson does not. (DEL as the int 127: a bytes needle
+            # is first tried as an int, and the TypeError it raises and drops costs more
+            # than the search itself, on every answer.)
+            if fast.isascii() and _DEL not in fast:
                 return fast
     if _plain(value, _SCALARS):
         if indent is None:
@@ -71,6 +73,7 @@ def _not_plain(value: object) -> object:
 _COMPACT: Final = make_encoder(
     None, _not_plain, encode_basestring_ascii, None, ":", ",", False, False, False
 )
+_DEL: Final = 0x7F
 # Exact types only: a subclass (an enum, a Mapping that is not a dict) may encode differently.
 _SCALARS: Final[frozenset[type]] = frozenset({str, int, float, bool, type(None)})
 # ... and without float for orjson, which writes some floats differently (``1e-07``) and a

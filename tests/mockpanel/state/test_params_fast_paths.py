@@ -1,8 +1,8 @@
 """The shortcut for plain links accepts nothing the full URL check would refuse.
 
-``_is_url`` accepts a plain ``http(s)://host[:port]`` link with a regular expression and
-leaves every other link to the full check (``urlsplit``), which is the oracle here: a shortcut
-that lets a bad link through fails.
+The check of a ``link`` parameter accepts a plain ``http(s)://host[:port]`` link with a regular
+expression and leaves every other link to the full check (``urlsplit``), which is the oracle
+here: a shortcut that lets a bad link through, or refuses a good one, fails.
 """
 
 from __future__ import annotations
@@ -10,8 +10,22 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mockpanel.state.params import _is_url
+from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.state.catalog import PARAM_SPECS
 from mockpanel.state.params import _is_url_with_a_host as _full_check
+from mockpanel.state.params import _required
+
+
+def _is_url(value: str) -> bool:
+    """Whether an add's ``link`` check accepts ``value`` (empty: missing, so not a link)."""
+    try:
+        _required({"link": value}, "link")
+    except DomainError as refused:
+        refusal = refused.code
+    else:
+        return True
+    assert refusal is (ErrorCode.MISSING_PARAM if not value else PARAM_SPECS["link"].error)
+    return False
 
 _PIECES = st.sampled_from(
     ["http", "https", "HTTPS", "ftp", ":", "//", "/", "?", "#", "@", "[", "]", ".", "-", "a",
