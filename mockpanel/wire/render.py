@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import (
@@ -107,14 +108,22 @@ def error_reply(profile: Profile, error: DomainError, hint: str | None = None) -
 
 def json_response(profile: Profile, reply: Reply) -> web.Response:
     """``reply`` as the profile sends it: its Content-Type, its indentation, its headers."""
-    headers = {"Content-Type": profile.wire.content_type}
-    if reply.headers:
-        headers.update(reply.headers)
-    return web.Response(
-        body=dumps_bytes(reply.body, indent=profile.wire.indent),
-        status=reply.status,
-        headers=headers,
-    )
+    body, status, extra = reply
+    wire = profile.wire
+    headers: CIMultiDict[str] | dict[str, str] | None = _CONTENT_TYPES.get(wire.content_type)
+    if headers is None or extra:
+        headers = {"Content-Type": wire.content_type}
+        headers.update(extra)
+        if not extra and len(_CONTENT_TYPES) < _CONTENT_TYPES_KEPT:
+            _CONTENT_TYPES[wire.content_type] = CIMultiDict(headers)
+    # (A CIMultiDict: the response copies it, which costs less than building one from a dict.)
+    return web.Response(body=dumps_bytes(body, indent=wire.indent), status=status, headers=headers)
+
+
+# The usual answer's headers (its Content-Type alone), one per content type, as the response
+# copies them; never handed out to be changed. Bounded: a profile is data, and may name any.
+_CONTENT_TYPES: dict[str, CIMultiDict[str]] = {}
+_CONTENT_TYPES_KEPT: Final = 64
 
 
 # ----------------------------------------------------------------------------- scalars
