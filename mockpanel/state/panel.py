@@ -275,9 +275,7 @@ class PanelState:
         an operation: settling would apply nothing, nothing is recorded without a file, and an
         add tells no listener. Otherwise it runs in an operation that settled first.
         """
-        book = self._books.get(tenant.id)  # (_book inline: every add comes here)
-        if book is None or (book.tenant is not tenant and book.tenant != tenant):
-            raise DomainError(ErrorCode.INVALID_KEY)
+        book = self._book(tenant)
         # Unpacked at once: a named tuple's field read is a descriptor call each (nine here).
         found, link, quantity, runs, interval, charge, planned, units = validate_add(
             self._catalog, service, params, self._amounts

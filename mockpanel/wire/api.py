@@ -184,15 +184,7 @@ class ApiView:
                 )
                 if plan is NO_FAULTS:  # no delay, no answer replaced, nothing to note
                     reply = self._run(tenant, params)
-                    self._journal.note(  # (_record inline: a call less per request)
-                        self._state.clock.now(),  # time
-                        None if tenant is None else tenant.id,  # tenant
-                        params.get("action"),  # action
-                        params,
-                        reply.status,
-                        reply.body,
-                        (),  # faults
-                    )
+                    self._record(tenant, params, reply.status, reply.body)
                     response = render.json_response(profile, reply)
                     if read_now:  # the usual request ends here: its body was read whole, and
                         return response  # nothing awaited since, so finish_body has no work
