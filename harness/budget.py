@@ -104,15 +104,25 @@ class SpendReport:
     refused: int
     unmeasured: tuple[str, ...]
 
+    @property
+    def known(self) -> bool:
+        """Whether every wallet that spent was measured: otherwise ``spent`` covers only the
+        measured ones and the run's real spend is unknown."""
+        return not self.unmeasured
+
     def line(self) -> str:
-        text = (
-            f"spent {self.spent} of cap {self.cap} (measured from balances; "
-            f"{self.requests} spending request(s), {self.refused} refused by the cap)"
-        )
+        counted = (f"{self.requests} spending request(s), {self.refused} refused by the cap")
+        if self.known:
+            text = f"spent {self.spent} of cap {self.cap} (measured from balances; {counted})"
+        else:
+            # A wallet with no closing balance may have spent anything up to what was
+            # committed: printing the measured part alone would read as the whole spend.
+            measured = f"; {self.spent} measured on the others" if self.spent else ""
+            bound = f"; {self.committed} committed under the cap" if self.committed else ""
+            text = (f"spent unknown of cap {self.cap} (closing balance not measured for "
+                    f"{', '.join(self.unmeasured)}{measured}{bound}; {counted})")
         if self.sandbox_spent:
             text += f"; sandbox money spent {self.sandbox_spent}"
-        if self.unmeasured:
-            text += f"; closing balance not measured for {', '.join(self.unmeasured)}"
         return text
 
 

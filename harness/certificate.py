@@ -2,11 +2,15 @@
 writes it (``--panel-report DIR``) when the verdicts are final.
 
 The record says what was checked and how it ended, so that a vendor can publish it and anyone
-can read it: every clause of the contract with its level, verdict, reason, the tests citing it
-and (for failures) the redacted evidence; the counts per level; the dialect; the harness
-version, contract hash, seed, mode, clause selection and spend; the run's dates. Every string
-in it passes through the run's :class:`~harness.client.SecretBook` on the way out, on top of
-the evidence being redacted when it was recorded: a key never reaches a published file.
+can read it: the verdict and its scope (how many MUST clauses were checked, and why the others
+were not: :mod:`harness.scope`); every clause of the contract with its level, verdict, reason,
+the tests citing it, the clause that blocked it (for N/A) and (for failures) the redacted
+evidence; the failures
+grouped by root cause; every waiver with its reason, expiry and what became of it (applied,
+stale, expired), so a reader sees what was excused; the counts per level; the dialect; the
+harness version, contract hash, seed, mode, clause selection and spend; the run's dates. Every
+string in it passes through the run's :class:`~harness.client.SecretBook` on the way out, on
+top of the evidence being redacted when it was recorded: a key never reaches a published file.
 """
 
 from __future__ import annotations
@@ -25,10 +29,19 @@ import pytest
 
 from harness import __version__, contract
 from harness.budget import SpendReport
-from harness.report import certified, verdict_line
+from harness.report import certified, conclusion, verdict_line
 from harness.report_writers import prepare_dir, write_reports
+from harness.scope import Scope, scope_of
 from harness.session import HarnessRun
-from harness.verdicts import ClauseOutcome, Evidence, Verdict
+from harness.verdicts import (
+    RECORDED,
+    ClauseOutcome,
+    Evidence,
+    RootCause,
+    Verdict,
+    WaiverResult,
+    root_causes,
+)
 
 __all__ = [
     "FORMAT",
@@ -39,9 +52,12 @@ __all__ = [
     "plain",
 ]
 
-FORMAT = "smm-conformance-report/1"
+# /2: WAIVED verdicts, waivers, root_causes and each clause's blocked_by; the scope and the
+# conclusion; spend.spent null when a closing balance was not measured.
+FORMAT = "smm-conformance-report/2"
 LEVELS = ("MUST", "SHOULD", "MAY")
-_VERDICTS = tuple(v.value for v in (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL, Verdict.NA))
+_VERDICTS = tuple(v.value for v in (Verdict.PASS, Verdict.NON_STRICT, Verdict.WAIVED,
+                                    Verdict.FAIL, Verdict.NA))
 
 
 def build_certificate(
@@ -64,6 +80,7 @@ def build_certificate(
     failed = [o.id for o in outcomes if o.verdict is Verdict.FAIL]
     ok = certified(outcomes, exit_status)
     verdict = verdict_line(outcomes, exit_status)
+    scope = scope_of(outcomes, spend_cap=config.max_spend)
     record: dict[str, Any] = {
         "format": FORMAT,
         "harness": {"name": "smm-conformance", "version": __version__},
@@ -84,9 +101,15 @@ def build_certificate(
         "spend": _spend(run.guard.report()),
         "certified": ok,
         "verdict": verdict,
+        "scope": _scope(scope),
+        "conclusion": conclusion(outcomes, exit_status, scope),
         "failed_must": failed,
         "counts": _counts(outcomes),
+        "root_causes": [_root_cause(cause) for cause in root_causes(outcomes)],
+        "waivers": [_waiver(result) for result in run.book.waiver_results()],
         "notes": list(run.problems),
+        # What the run cost the panel: requests per action and per test (harness.tally).
+        "requests": run.tally.record(),
         "clauses": [_clause(o, texts[o.id].text, tests.get(o.id, ())) for o in outcomes],
     }
     scrubbed = plain(record, run.secrets.scrub)
@@ -156,11 +179,26 @@ def _strings(values: object) -> list[str]:
     return [str(v) for v in values] if isinstance(values, Iterable) else []
 
 
+def _scope(scope: Scope) -> dict[str, object]:
+    return {
+        "name": scope.name,
+        "full": scope.full,
+        "must_total": scope.must_total,
+        "must_checked": scope.must_checked,
+        "must_not_checked": scope.unchecked,
+        "not_checked": [{"reason": reason, "count": len(ids), "clauses": list(ids)}
+                        for reason, ids in scope.not_checked],
+        "not_offered": list(scope.not_offered),
+        "summary": scope.summary(),
+    }
+
+
 def _spend(report: SpendReport) -> dict[str, object]:
     return {
         "cap": str(report.cap),
         "committed": str(report.committed),
-        "spent": str(report.spent),
+        # Unknown when a wallet's closing balance was not read: never a partial sum as a total.
+        "spent": str(report.spent) if report.known else None,
         "sandbox_spent": str(report.sandbox_spent),
         "requests": report.requests,
         "refused": report.refused,
@@ -188,9 +226,32 @@ def _clause(outcome: ClauseOutcome, text: str, tests: Sequence[str]) -> dict[str
         "text": text,
         "verdict": outcome.verdict.value,
         "reason": outcome.reason,
-        "observations": {v.value: outcome.counts.get(v, 0) for v in Verdict},
+        "blocked_by": outcome.blocked_by,
+        "observations": {v.value: outcome.counts.get(v, 0) for v in RECORDED},
         "tests": list(dict.fromkeys(tests)),
         "evidence": [_evidence(e) for e in outcome.evidence],
+    }
+
+
+def _root_cause(cause: RootCause) -> dict[str, object]:
+    outcome = cause.outcome
+    return {
+        "clause": outcome.id,
+        "level": outcome.level,
+        "title": outcome.title,
+        "verdict": outcome.verdict.value,
+        "reason": outcome.reason,
+        "blocked": list(cause.blocked),
+    }
+
+
+def _waiver(result: WaiverResult) -> dict[str, object]:
+    return {
+        "clause": result.waiver.clause,
+        "reason": result.waiver.reason,
+        "expires": result.waiver.expires.isoformat(),
+        "status": result.status.value,
+        "verdict": result.verdict.value,
     }
 
 

@@ -43,8 +43,11 @@ __all__ = [
     "expect_error",
     "expect_success",
     "fail",
+    "protocol_request",
     "requested_ids",
     "require",
+    "server_broke",
+    "unusable_by",
 ]
 
 
@@ -342,43 +345,79 @@ _SCHEMA_CHECKS = Registry(
 
 
 def _api_method(exchange: Exchange) -> bool:
-    """An API request: a POST, or a GET carrying parameters (some dialects accept those).
-    A bare GET, PUT or DELETE is ROBUST-008's probe, whose 405 is no dialect's error status."""
+    """An API request: a POST, or a GET carrying parameters (some dialects accept those)."""
     request = exchange.request
     return request.method == "POST" or (request.method == "GET" and bool(request.params))
 
 
+def protocol_request(exchange: Exchange) -> bool:
+    """Whether the generic checks judge this exchange: a protocol request, not a probe.
+
+    A probe leaves the protocol on purpose (a PUT, a hand-made body of random bytes): what a
+    panel answers to it is judged by the clause of the test that sent it alone, so that one
+    odd answer is one failure, not one per generic rule it also happens to break."""
+    return not exchange.request.probe and _api_method(exchange)
+
+
+def server_broke(exchange: Exchange) -> bool:
+    """A 5xx: ROBUST-001's failure alone; the body of a crash is not judged as an answer."""
+    return exchange.status is not None and exchange.status >= 500
+
+
+def unusable_by(exchange: Exchange) -> str | None:
+    """The generic clause an unusable answer to a protocol request fails, else ``None``:
+    no HTTP answer or a body that is not JSON (GEN-002), a 5xx (ROBUST-001). Whatever the
+    test expected of that answer cannot be judged: it is blocked by that clause."""
+    if not protocol_request(exchange):
+        return None
+    if exchange.transport_error is not None:
+        return "GEN-002"
+    if server_broke(exchange):
+        return "ROBUST-001"
+    if exchange.json_error is not None:
+        return "GEN-002"
+    return None
+
+
 @check("GEN-002", "the panel answers", applies=Applies.ANY)
 def answered(exchange: Exchange, facts: Facts) -> None:
-    if exchange.transport_error is not None:
+    if protocol_request(exchange) and exchange.transport_error is not None:
         broken(f"no HTTP answer: {exchange.transport_error}")
 
 
 @check("GEN-002", "every answer is JSON")
 def json_body(exchange: Exchange, facts: Facts) -> None:
+    if not protocol_request(exchange) or server_broke(exchange):
+        return
     if exchange.transport_error is None and exchange.json_error is not None:
         broken(f"body is not JSON ({exchange.json_error}): {exchange.text[:120]!r}")
 
 
 @check("ROBUST-001", "no 5xx answers")
 def no_server_error(exchange: Exchange, facts: Facts) -> None:
-    if exchange.status is not None and exchange.status >= 500:
+    if protocol_request(exchange) and server_broke(exchange):
         broken(f"HTTP {exchange.status}")
 
 
 @check("GEN-003", "JSON is labelled as JSON", grade=Grade.NON_STRICT)
 def json_content_type(exchange: Exchange, facts: Facts) -> None:
-    if not exchange.is_json:
+    if not exchange.is_json or not protocol_request(exchange):
         return
     ctype = (exchange.header("Content-Type") or "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
         broken(f"Content-Type is {ctype or 'missing'}")
 
 
+def _judged_error(exchange: Exchange) -> bool:
+    """An error answer to a protocol request that is JSON and not a crash: the envelope and
+    status checks judge it (a 5xx or a body that is not JSON has failed its own clause)."""
+    return protocol_request(exchange) and exchange.is_json and not server_broke(exchange)
+
+
 @check("ERR-001", "errors use the error envelope", applies=Applies.ERROR)
 def error_envelope(exchange: Exchange, facts: Facts) -> None:
-    if not exchange.is_json:
-        broken(f"HTTP {exchange.status} error without a JSON body")
+    if not _judged_error(exchange):
+        return
     problem = _violations("error", exchange.json)
     if problem:
         broken(problem)
@@ -386,6 +425,8 @@ def error_envelope(exchange: Exchange, facts: Facts) -> None:
 
 @check("ERR-003", "errors are HTTP 200 or 4xx", applies=Applies.ERROR)
 def error_status(exchange: Exchange, facts: Facts) -> None:
+    if not _judged_error(exchange):
+        return
     status = exchange.status
     if status is not None and status != 200 and not 400 <= status < 500:
         broken(f"an error answered with HTTP {status}")
@@ -394,9 +435,9 @@ def error_status(exchange: Exchange, facts: Facts) -> None:
 @check("ERR-002", "errors are answered with HTTP 200", applies=Applies.ERROR,
        grade=Grade.NON_STRICT)
 def error_status_canonical(exchange: Exchange, facts: Facts) -> None:
-    # 429 is RATE-003's business (a throttled request SHOULD get it), and a 405 for PUT or
-    # DELETE is ROBUST-008's: neither is an API error the dialect chooses a status for.
-    if not _api_method(exchange):
+    # 429 is RATE-003's business (a throttled request SHOULD get it): not an API error the
+    # dialect chooses a status for.
+    if not _judged_error(exchange):
         return
     if exchange.status not in (200, 429, None):
         broken(f"error answered with HTTP {exchange.status} (canonical: 200)")
@@ -405,7 +446,7 @@ def error_status_canonical(exchange: Exchange, facts: Facts) -> None:
 @check("ERR-004", "4xx statuses follow the documented meanings", applies=Applies.ERROR,
        grade=Grade.NON_STRICT, needs=("error_kind",))
 def error_status_meaning(exchange: Exchange, facts: Facts) -> None:
-    if not _api_method(exchange):
+    if not _judged_error(exchange):
         return
     status = exchange.status
     expected = facts.error_kind
@@ -417,6 +458,8 @@ def error_status_meaning(exchange: Exchange, facts: Facts) -> None:
 
 @check("ERR-007", "an error answer carries no success fields", applies=Applies.ERROR)
 def error_without_success_fields(exchange: Exchange, facts: Facts) -> None:
+    if not _judged_error(exchange):
+        return
     body = exchange.json
     if isinstance(body, dict):
         present = [name for name in _ERROR_SUCCESS_FIELDS if name in body]
@@ -592,7 +635,8 @@ def remains_within_quantity(exchange: Exchange, facts: Facts) -> None:
        applies=Applies.SUCCESS, grade=Grade.NON_STRICT)
 def start_count_count(exchange: Exchange, facts: Facts) -> None:
     for label, item in _status_objects(exchange):
-        if "start_count" in item and values.count(item["start_count"]) is None:
+        # null while the order waits: the count is unknown until delivery starts.
+        if item.get("start_count") is not None and values.count(item["start_count"]) is None:
             broken(f"{label}: start_count {item['start_count']!r}")
 
 
@@ -673,6 +717,8 @@ def _list_items_name_requested(exchange: Exchange, id_field: str, param: str) ->
     if not wanted:
         return
     body = exchange.json
+    if not isinstance(body, list | dict):
+        return  # null or a scalar: off the form's schema, that clause's failure alone
     items = body if isinstance(body, list) else [body]
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -751,7 +797,7 @@ def status_numbers_are_strings(exchange: Exchange, facts: Facts) -> None:
     for label, item in _status_objects(exchange):
         for name in ("charge", "start_count", "remains"):
             if name in item and not isinstance(item[name], str):
-                broken(f"{label}: {name} {item[name]!r} is a JSON number")
+                broken(f"{label}: {name} {item[name]!r} is not a string")
 
 
 @check("CANCEL-002", "an accepted cancel is reported as cancel 1", forms=["cancel"],
@@ -818,9 +864,12 @@ def require(
 
 
 def expect_error(exchange: Exchange, clause: str, what: str) -> str:
-    """``exchange`` must be a refusal (an error answer); returns the error message."""
+    """``exchange`` must be a refusal (an error answer below 500); returns the error message.
+
+    A 5xx is no refusal: on a protocol request it is ROBUST-001's failure (and the judge
+    counts ``clause`` as blocked by it), on a probe it is ``clause``'s own."""
     kind = answer_kind(exchange)
-    if kind is not Applies.ERROR:
+    if kind is not Applies.ERROR or server_broke(exchange):
         got = (
             "no JSON answer" if kind is None else f"HTTP {exchange.status} {exchange.text[:120]}"
         )

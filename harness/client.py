@@ -3,9 +3,11 @@
 Layers, outermost first::
 
     PanelClient.call / send_raw     build the request, enforce the spend gate, redact, record
-      Limiter                       the harness's own politeness limit (--panel-request-rate):
+      Pacer (harness.pacing)        the pace that fits the panel (advertised or learned), over
+        Limiter                     the harness's own politeness limit (--panel-request-rate):
                                     a TokenBucket, or harness.parallel's SharedBucket under xdist
-      429 Retry-After loop          bounded, and switchable off for the rate-limit tests
+      429 retry loop                waits out Retry-After up to --panel-max-retry-after and
+                                    sends again; switchable off for the rate-limit tests
         Transport.send              bytes over the wire (http.client; replaceable in tests)
 
 The key is inserted into the body by :meth:`PanelClient._encode` and nowhere else; an
@@ -16,7 +18,6 @@ depend on remembering to scrub. Response text is additionally scrubbed of every 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import http.client
 import json
 import threading
@@ -32,6 +33,8 @@ from urllib.parse import urlencode, urlsplit
 from harness import __version__
 from harness.budget import Reservation
 from harness.config import display_url
+from harness.pacing import Pacer, RetryPolicy, Throttled, retry_after_seconds
+from harness.progress import Progress
 from harness.redaction import REDACTED, Secret, scrub_spellings, spellings
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "SecretBook",
     "SentRequest",
     "SpendGateError",
+    "Throttled",
     "TokenBucket",
     "Transport",
     "TransportError",
@@ -109,6 +113,9 @@ class SentRequest:
     key: str | None
     content_type: str | None
     body: str
+    probe: bool = False
+    """A request that deliberately leaves the protocol (another method, a hand-made body): it
+    is judged by the clause of the test that sent it alone, never by the generic checks."""
 
     def describe(self) -> str:
         shown = self.body or "&".join(f"{name}={value}" for name, value in self.params)
@@ -172,16 +179,6 @@ class RawResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How 429 answers are honoured: wait ``Retry-After`` (bounded), at most ``attempts`` times."""
-
-    honour_429: bool = True
-    attempts: int = 3
-    max_wait: float = 30.0
-    default_wait: float = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,20 +282,6 @@ class SecretBook:
         return scrub_spellings(text, self._spellings)
 
 
-def retry_after_seconds(value: str | None, default: float, *, now: float | None = None) -> float:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if value is None:
-        return default
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
-
-
 # ---------------------------------------------------------------------------------------------
 # The client
 
@@ -325,7 +308,13 @@ class _Counter:
 
 
 class PanelClient:
-    """Synchronous API client of one panel endpoint; every answer comes back as an Exchange."""
+    """Synchronous API client of one panel endpoint; every answer comes back as an Exchange.
+
+    ``pacer`` paces polite requests and times 429 retries; without one, a :class:`Pacer` over
+    ``limiter`` and ``retry`` that learns from the panel is made. ``sleep`` lets a throttled
+    request's wait pass (a control API's clock may stand in for real time); ``progress`` shows
+    long waits.
+    """
 
     def __init__(
         self,
@@ -334,6 +323,8 @@ class PanelClient:
         transport: Transport,
         limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+        progress: Progress | None = None,
         secrets: SecretBook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -341,13 +332,23 @@ class PanelClient:
         self.url = url
         self.display_url = display_url(url)
         self.transport = transport
-        self.limiter = limiter
-        self.retry = retry or RetryPolicy()
+        self.pacer = pacer or Pacer(
+            limiter=limiter, policy=retry, clock=clock, sleep=sleep, progress=progress
+        )
+        self.progress = progress
         self.secrets = secrets or SecretBook()
         self._sleep = sleep
         self._clock = clock
         self._seq = _Counter()
         self.observers: list[Callable[[Exchange], None]] = []
+
+    @property
+    def limiter(self) -> Limiter | None:
+        return self.pacer.limiter
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self.pacer.policy
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -383,11 +384,14 @@ class PanelClient:
         method: str = "POST",
         reservation: Reservation | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        probe: bool = True,
     ) -> Exchange:
         """Send a hand-made body (robustness tests). :data:`KEY_SLOT` in it becomes the key.
 
         Any body that mentions ``add`` is treated as spending: a lenient panel might read it
-        as an order, so it needs a reservation like a real ``add``.
+        as an order, so it needs a reservation like a real ``add``. A hand-made body is a
+        probe (see :attr:`SentRequest.probe`) unless ``probe=False`` says it is a protocol
+        request written by hand.
         """
         if b"add" in body.lower():
             self._gate(reservation)
@@ -409,6 +413,7 @@ class PanelClient:
             key=key.label if key is not None else None,
             content_type=content_type,
             body=preview,
+            probe=probe,
         )
         return self._exchange(
             request, method, self.url, content_type, sent, None, True, extra_headers
@@ -417,14 +422,13 @@ class PanelClient:
     def call_concurrently(self, calls: Sequence[Call]) -> list[Exchange]:
         """Fire ``calls`` at once from separate threads (the overdraw test), answers in order.
 
-        Politeness tokens are taken up front so that the requests really leave together.
+        Their places in the pace are taken up front so that the requests really leave together.
         """
         for call in calls:
             if is_spending_action(call.params.get("action")):
                 self._gate(call.reservation)
-        if self.limiter is not None:
-            for _ in calls:
-                self.limiter.acquire()
+        for _ in calls:
+            self.pacer.before()
         barrier = threading.Barrier(len(calls))
 
         def fire(call: Call) -> Exchange:
@@ -503,25 +507,47 @@ class PanelClient:
         if extra_headers:
             headers.update(extra_headers)
         honour = self.retry.honour_429 if honour_429 is None else honour_429
-        retries = 0
+        retries = named = 0
+        waited = 0.0
+        throttled_since: float | None = None
         while True:
-            if polite and self.limiter is not None:
-                self.limiter.acquire()
+            if polite:
+                self.pacer.before(retry=retries > 0)
             started = self._clock()
             try:
                 raw = self.transport.send(method, target, headers, body)
             except TransportError as exc:
                 return self._record(request, None, self._clock() - started, str(exc), retries)
             elapsed = self._clock() - started
-            if raw.status == 429 and honour and retries + 1 < self.retry.attempts:
-                wait = retry_after_seconds(
-                    _header(raw.headers, "Retry-After"), self.retry.default_wait
+            self.pacer.after(raw.status, raw.headers, honoured=honour, paced=polite,
+                             first=retries == 0, subject=request.key)
+            if raw.status == 429 and honour:
+                # Only the answer to the last send is recorded (and judged): a 429 the harness
+                # waited out is the harness's pace, not the panel's answer to this request.
+                what = f"action={request.action}" if request.action else "a hand-made request"
+                decided = self.pacer.retry_wait(
+                    raw.headers, retries=retries, waited=waited, named_retries=named, what=what
                 )
-                if wait <= self.retry.max_wait:
-                    self._sleep(wait)
+                if decided is not None:
+                    wait, told = decided
+                    if throttled_since is None:
+                        throttled_since = self._clock()
+                    self._pause(
+                        wait, f"the panel's rate limit (HTTP 429 to {what}, "
+                        + (f"Retry-After {wait:g}s)" if told else f"backing off {wait:g}s)"),
+                        since=throttled_since, deadline=throttled_since + self.retry.max_wait,
+                    )
+                    waited += wait
                     retries += 1
+                    named += 1 if told else 0
                     continue
             return self._record(request, raw, elapsed, None, retries)
+
+    def _pause(self, seconds: float, what: str, *, since: float, deadline: float) -> None:
+        if self.progress is None:
+            self._sleep(seconds)
+        else:
+            self.progress.sleep(seconds, self._sleep, what=what, since=since, deadline=deadline)
 
     def _record(
         self,

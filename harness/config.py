@@ -4,10 +4,17 @@ frozen :class:`PanelConfig`.
 Precedence is CLI > environment > ini > default, decided in one place (:func:`resolve_values`),
 and every validation message names where the bad value came from. Secret values (keys, the
 control token) are never repeated in a message.
+
+What can be checked without the panel is checked here, so that a mistake stops the run before
+its first request: a key or token too short to redact safely, a ``--panel-profile`` that names
+no dialect of ``schemas/dialects.yaml``, a ``--panel-clause`` pattern that matches no clause of
+``schemas/clauses.yaml``. What needs the panel (is it there, does it take the key) is
+``harness.preflight``'s job.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import ipaddress
 import math
@@ -24,7 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from harness.redaction import Secret
+from harness import contract
+from harness.redaction import MIN_SECRET_LENGTH, Secret
 
 __all__ = [
     "OPTIONS",
@@ -32,7 +40,9 @@ __all__ = [
     "OptionSpec",
     "PanelConfig",
     "add_options",
+    "default_examples",
     "default_request_rate",
+    "known_profiles",
     "resolve",
     "resolve_values",
 ]
@@ -42,6 +52,12 @@ _T = TypeVar("_T")
 DEFAULT_ORDER_TIMEOUT = 120.0
 DEFAULT_REQUEST_RATE = 5.0
 DEFAULT_EXAMPLES = 20
+# A live panel (not on this machine, or without a control API) pays for every example in
+# requests against its rate limit and real money: its properties get a smaller budget.
+LIVE_EXAMPLES = 3
+# The longest a throttled request waits (Retry-After) before its test stops: a few minutes,
+# longer than the per-minute windows panels publish (the smmhub mock asks for up to 60 s).
+DEFAULT_MAX_RETRY_AFTER = 300.0
 # A panel on this machine (a mock, a local staging copy) is not someone's production server:
 # politeness would only slow the run down, so its default limit is effectively none.
 LOOPBACK_REQUEST_RATE = 1000.0
@@ -90,16 +106,25 @@ OPTIONS: tuple[OptionSpec, ...] = (
                f"the harness's own politeness limit in requests per second "
                f"(default {DEFAULT_REQUEST_RATE:g}; {LOOPBACK_REQUEST_RATE:g} for a panel on "
                f"a loopback address)."),
+    OptionSpec("panel_max_retry_after", "--panel-max-retry-after", "PANEL_MAX_RETRY_AFTER",
+               f"the longest, in seconds, the harness waits in all for one throttled request "
+               f"(HTTP 429 and its Retry-After) before the test stops with an error "
+               f"(default {DEFAULT_MAX_RETRY_AFTER:g})."),
     OptionSpec("panel_clauses", "--panel-clause", "PANEL_CLAUSES",
                "run only tests citing these clauses: an id or a glob like 'ADD-*'; repeatable "
                "(comma-separated in the environment and ini).", multiple=True),
     OptionSpec("panel_report", "--panel-report", "PANEL_REPORT",
                "directory for the publishable certificate: report.json, report.md and a "
                "standalone report.html (created if absent)."),
+    OptionSpec("panel_waivers", "--panel-waivers", "PANEL_WAIVERS",
+               "YAML file of expected failures (clause, reason, expires; schema "
+               "schemas/waivers.schema.json): a waived FAIL is reported WAIVED and does not "
+               "fail the run."),
     OptionSpec("panel_seed", "--panel-seed", "PANEL_SEED",
                "seed for the run's random choices (printed in the header to reproduce a run)."),
     OptionSpec("panel_examples", "--panel-examples", "PANEL_EXAMPLES",
-               f"examples per property-based test (default {DEFAULT_EXAMPLES})."),
+               f"examples per property-based test (default {DEFAULT_EXAMPLES} against a mock: "
+               f"a loopback panel with a control API; {LIVE_EXAMPLES} against a live panel)."),
 )
 
 
@@ -124,10 +149,12 @@ class PanelConfig:
     rate_limit: int | None = None
     order_timeout: float = DEFAULT_ORDER_TIMEOUT
     request_rate: float = DEFAULT_REQUEST_RATE
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     clauses: tuple[str, ...] = ()
     seed: int = field(default=0)
     examples: int = DEFAULT_EXAMPLES
     report_dir: Path | None = None
+    waivers: Path | None = None  # the waiver file, read and checked by harness.waivers
 
     @property
     def mode(self) -> Mode:
@@ -199,16 +226,27 @@ def _text(raw: Raw) -> str:
     return raw.value if isinstance(raw.value, str) else ",".join(raw.value)
 
 
+def default_examples(url: str, *, controlled: bool) -> int:
+    """Generated examples per property when none is given: :data:`DEFAULT_EXAMPLES` against a
+    mock (a loopback panel whose control API makes requests and money free), else
+    :data:`LIVE_EXAMPLES` (each example costs a live panel requests, and spending ones money)."""
+    return DEFAULT_EXAMPLES if controlled and _loopback(url) else LIVE_EXAMPLES
+
+
 def default_request_rate(url: str) -> float:
     """The politeness limit when none is given: none to speak of for a loopback panel."""
+    return LOOPBACK_REQUEST_RATE if _loopback(url) else DEFAULT_REQUEST_RATE
+
+
+def _loopback(url: str) -> bool:
+    """Whether the panel runs on this machine (a mock, a local staging copy)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
-        return LOOPBACK_REQUEST_RATE
+        return True
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
-    return LOOPBACK_REQUEST_RATE if loopback else DEFAULT_REQUEST_RATE
+        return False
 
 
 def _url(raw: Raw) -> str:
@@ -223,7 +261,36 @@ def _secret(raw: Raw, label: str) -> Secret:
     text = _text(raw)
     if text != text.strip() or not text.isprintable():
         raise _fail(raw, "must be printable with no surrounding whitespace", secret=True)
+    if len(text) < MIN_SECRET_LENGTH:
+        # Redaction replaces the secret wherever it stands as a whole word: a short one can be
+        # an ordinary word of the panel's answers ("Invalid API key"), hidden everywhere then.
+        raise _fail(raw, f"is too short to keep out of the output safely: at least "
+                         f"{MIN_SECRET_LENGTH} characters are needed (a shorter value can be an "
+                         f"ordinary word of the panel's answers, which redaction would hide "
+                         f"wherever it appears); give the real {label}", secret=True)
     return Secret(text, label)
+
+
+def known_profiles() -> tuple[str, ...]:
+    """``auto`` and every dialect name of ``schemas/dialects.yaml``, in file order."""
+    # Imported here: harness.fingerprint needs the client, which needs this module.
+    from harness.fingerprint import load_dialects
+
+    return ("auto", *(dialect.name for dialect in load_dialects().dialects))
+
+
+def _profile(raw: Raw) -> str:
+    """A dialect name of ``schemas/dialects.yaml`` (any case) or ``auto``: a typo would
+    otherwise run, certify, and only flag a MISMATCH in the header."""
+    name = _text(raw).strip()
+    known = known_profiles()
+    match = next((k for k in known if k.lower() == name.lower()), None)
+    if match is None:
+        close = difflib.get_close_matches(name.lower(), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise _fail(raw, f"unknown dialect{hint}; known: {', '.join(known)} "
+                         "(the names of schemas/dialects.yaml, or auto)")
+    return match
 
 
 def _number(raw: Raw, parse: Callable[[str], _T], what: str) -> _T:
@@ -254,13 +321,22 @@ def _clauses(raw: Raw) -> tuple[str, ...]:
     for pattern in patterns:
         if not _CLAUSE_PATTERN.fullmatch(pattern):
             raise _fail(raw, f"{pattern!r} is not a clause id or glob like ADD-003 or ADD-*")
+    ids = tuple(contract.clauses())
+    for pattern in patterns:
+        # A pattern selecting nothing would run no test and end "exit status 5": say so now.
+        if not any(fnmatch.fnmatchcase(cid, pattern) for cid in ids):
+            areas = ", ".join(dict.fromkeys(cid.rsplit("-", 1)[0] for cid in ids))
+            close = difflib.get_close_matches(pattern, ids, n=3)
+            hint = f"; close ids: {', '.join(close)}" if close else ""
+            raise _fail(raw, f"{pattern!r} matches no clause of schemas/clauses.yaml{hint} "
+                             f"(ids look like ADD-001; areas: {areas})")
     return tuple(dict.fromkeys(patterns))
 
 
-def _path(raw: Raw) -> Path:
+def _path(raw: Raw, what: str = "a directory path") -> Path:
     text = _text(raw).strip()
     if not text or "\0" in text:
-        raise _fail(raw, "expected a directory path")
+        raise _fail(raw, f"expected {what}")
     return Path(text).expanduser()
 
 
@@ -290,6 +366,7 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         profile = _text(picked["panel_profile"]).strip()
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", profile):
             raise _fail(picked["panel_profile"], "expected a dialect name such as 'perfectpanel'")
+        profile = _profile(picked["panel_profile"])
 
     control_url = _url(picked["panel_control_url"]) if "panel_control_url" in picked else None
     token = (
@@ -329,13 +406,20 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         if request_rate <= 0:
             raise _fail(raw, "must be more than 0 requests per second")
 
+    max_retry_after = DEFAULT_MAX_RETRY_AFTER
+    if "panel_max_retry_after" in picked:
+        raw = picked["panel_max_retry_after"]
+        max_retry_after = _number(raw, _finite_float, "a number of seconds")
+        if max_retry_after < 0:
+            raise _fail(raw, "must be 0 seconds or more")
+
     clauses = _clauses(picked["panel_clauses"]) if "panel_clauses" in picked else ()
 
     seed = default_seed
     if "panel_seed" in picked:
         seed = _number(picked["panel_seed"], int, "an integer")
 
-    examples = DEFAULT_EXAMPLES
+    examples = default_examples(url, controlled=control_url is not None)
     if "panel_examples" in picked:
         raw = picked["panel_examples"]
         examples = _number(raw, int, "a whole number of examples")
@@ -343,6 +427,8 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
             raise _fail(raw, "must be at least 1 example")
 
     report_dir = _path(picked["panel_report"]) if "panel_report" in picked else None
+    waivers = (_path(picked["panel_waivers"], "a waiver file path")
+               if "panel_waivers" in picked else None)
 
     return PanelConfig(
         url=url,
@@ -355,10 +441,12 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         rate_limit=rate_limit,
         order_timeout=order_timeout,
         request_rate=request_rate,
+        max_retry_after=max_retry_after,
         clauses=clauses,
         seed=seed,
         examples=examples,
         report_dir=report_dir,
+        waivers=waivers,
     )
 
 

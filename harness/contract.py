@@ -42,6 +42,8 @@ __all__ = [
     "FORMS",
     "REQUEST_FORMS",
     "RESPONSE_FORMS",
+    "Basis",
+    "Citation",
     "Clause",
     "ContractError",
     "Direction",
@@ -62,6 +64,8 @@ BASE_URI: Final = "https://smm-conformance.invalid/schemas/v2/"
 
 Direction = Literal["request", "response", "canonical"]
 Level = Literal["MUST", "SHOULD", "MAY"]
+Basis = Literal["safety"]
+"""Why a clause binds without quotes: ``safety``, a rule any panel holding money must keep."""
 
 REQUEST_FORMS: Final[tuple[str, ...]] = (
     "services",
@@ -84,6 +88,7 @@ _FORMS_BY_DIRECTION: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {"request": REQUEST_FORMS, "response": RESPONSE_FORMS, "canonical": CANONICAL_FORMS}
 )
 _LEVELS: Final[tuple[str, ...]] = get_args(Level)
+_BASES: Final[tuple[str, ...]] = get_args(Basis)
 _CONTRACT_SUFFIXES: Final = (".json", ".yaml", ".yml")
 
 
@@ -104,6 +109,27 @@ class Violation:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """One short verbatim quote that states a clause's rule, and the document it is from."""
+
+    source: str
+    """A seed file name (``003_41f8170a78346ebb.txt``) or ``protocol-variants.md#<heading>``."""
+    quote: str
+    """The quote as written in ``clauses.yaml`` (it may differ from the source in whitespace)."""
+
+    @property
+    def document(self) -> str:
+        """The file quoted: ``source`` without its ``#section`` part."""
+        return self.source.partition("#")[0]
+
+    @property
+    def section(self) -> str | None:
+        """The heading of the quoted section of ``protocol-variants.md``, else ``None``."""
+        _, hash_sign, heading = self.source.partition("#")
+        return heading if hash_sign else None
+
+
+@dataclass(frozen=True, slots=True)
 class Clause:
     """One numbered rule of the protocol, as ``schemas/clauses.yaml`` states it."""
 
@@ -116,6 +142,12 @@ class Clause:
     """What checking it takes, exactly as written: ``("none",)`` or e.g. ``("spend",)``."""
     forms: tuple[str, ...] = ()
     """The form names whose schemas the clause leans on (optional in the file)."""
+    evidence: tuple[Citation, ...] = ()
+    """The quotes the rule comes from, in file order (empty for a rule on safety alone)."""
+    basis: Basis | None = None
+    """``"safety"`` when the rule binds because customers' money demands it, else ``None``."""
+    reason: str | None = None
+    """One line saying why the safety basis applies (set exactly when ``basis`` is)."""
 
 
 def forms(direction: Direction) -> tuple[str, ...]:
@@ -370,6 +402,9 @@ def _build_clauses(data: object, where: str) -> Mapping[str, Clause]:
             sources=_list_field(entry, "sources", at, required=True),
             needs=_list_field(entry, "needs", at, required=True),
             forms=_list_field(entry, "forms", at, required=False),
+            evidence=_evidence_field(entry, at),
+            basis=_basis_field(entry, at),
+            reason=_optional_text_field(entry, "reason", at),
         )
         if clause.id in built:
             raise ContractError(f"{at}: duplicate clause id {clause.id!r}")
@@ -389,6 +424,35 @@ def _level_field(entry: Mapping[str, object], at: str) -> Level:
     if value not in _LEVELS:
         raise ContractError(f"{at}/level: expected one of {', '.join(_LEVELS)}, got {value!r}")
     return cast(Level, value)
+
+
+def _optional_text_field(entry: Mapping[str, object], field: str, at: str) -> str | None:
+    return None if entry.get(field) is None else _text_field(entry, field, at)
+
+
+def _basis_field(entry: Mapping[str, object], at: str) -> Basis | None:
+    value = entry.get("basis")
+    if value is None:
+        return None
+    if value not in _BASES:
+        raise ContractError(f"{at}/basis: expected one of {', '.join(_BASES)}, got {value!r}")
+    return cast(Basis, value)
+
+
+def _evidence_field(entry: Mapping[str, object], at: str) -> tuple[Citation, ...]:
+    value = entry.get("evidence")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ContractError(f"{at}/evidence: expected a list of {{source, quote}} mappings")
+    citations = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ContractError(f"{at}/evidence/{index}: expected a {{source, quote}} mapping")
+        where = f"{at}/evidence/{index}"
+        source, quote = _text_field(item, "source", where), _text_field(item, "quote", where)
+        citations.append(Citation(source=source, quote=quote))
+    return tuple(citations)
 
 
 def _list_field(

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import TYPE_CHECKING
 
 from harness import contract, values
@@ -29,6 +29,7 @@ from harness.checks import (
     expect_success,
     fail,
     require,
+    unusable_by,
 )
 from harness.client import Call, Encoding, Exchange
 from harness.control import ControlClient
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from harness.session import HarnessRun
 
 __all__ = [
+    "ROUNDING_MODES",
     "Attempt",
     "Catalog",
     "OrderSpec",
@@ -54,13 +56,26 @@ __all__ = [
 FLAT_TYPES = frozenset({"Package", "Custom Comments Package"})
 MULTI_STATUS_ALIASES = ("orders", "multiStatus")
 SANDBOX_BALANCE = Decimal("100")
+_REFILL_COOLDOWN_SECONDS = 86_400 + 60
+"""A day and a minute: the longest refill cooldown seen after completion (LAR-BRL's 24 h)."""
+QUIET_SECONDS = 1.0
+"""How long a balance read may stand for the balance now (:meth:`Panel.quiet_balance`): the
+reads it replaces follow it back to back, with no request and no pause in between."""
 _LINK_BASE = "https://example.com/smm-conformance"
+_FORM_TYPE = "application/x-www-form-urlencoded"
+# The requests whose answers before the first test the suite reuses (Panel.asked_before): the
+# form, its parameters after the key, and its action.
+_EARLY_SHAPES = {"services": ("action",), "balance": ("action",), "status": ("action", "order"),
+                 "status-multi": ("action", "orders"), "refill_status": ("action", "refill")}
+_EARLY_ACTIONS = {"services": "services", "balance": "balance", "status": "status",
+                  "status-multi": "status", "refill_status": "refill_status"}
 
 
 def _flag(value: object) -> bool | None:
-    if value in (True, 1, "1"):
+    """A catalogue flag as panels write it: a boolean, 0/1, or either as text."""
+    if value in (True, 1, "1", "true"):
         return True
-    if value in (False, 0, "0"):
+    if value in (False, 0, "0", "false"):
         return False
     return None
 
@@ -151,15 +166,22 @@ def visible_units(service: Service, places: int) -> int:
     return min(max(service.min, needed), service.max)
 
 
+ROUNDING_MODES = (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP)
+"""How real panels round money to their precision: half-up (PHP ``round``), half-even (banker's
+rounding, Python and database decimals), down (truncation: ``floor`` or a DECIMAL column
+that cuts) and up (a panel that never undercharges)."""
+
+
 def roundings(amount: Decimal, places: int) -> set[Decimal]:
-    """``amount`` as a panel may round it to ``places`` decimals (half-up, half-even) or exact."""
+    """``amount`` exact, or rounded to ``places`` decimals by any mode of :data:`ROUNDING_MODES`:
+    each is within one step of the exact amount, so anything further off is a wrong amount."""
     step = Decimal(1).scaleb(-places)
-    return {amount, amount.quantize(step, ROUND_HALF_UP), amount.quantize(step, ROUND_HALF_EVEN)}
+    return {amount, *(amount.quantize(step, mode) for mode in ROUNDING_MODES)}
 
 
 def charge_matches(actual: Decimal, exact: Decimal, places: int) -> bool:
     """Whether ``actual`` is ``exact`` at the panel's precision (rate * quantity / 1000 may
-    need rounding; the rounding mode is the panel's choice between half-up and half-even)."""
+    need rounding; the rounding mode is the panel's choice, see :data:`ROUNDING_MODES`)."""
     return actual in roundings(exact, places)
 
 
@@ -173,7 +195,11 @@ class OrderSpec:
     price: Decimal
 
     def form(self) -> dict[str, str]:
-        return {"action": "add", "service": self.service.id, **dict(self.params)}
+        return {"action": "add", **self.form_params()}
+
+    def form_params(self) -> dict[str, str]:
+        """The order's fields without the action (what :meth:`Panel.attempt` takes)."""
+        return {"service": self.service.id, **dict(self.params)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +241,54 @@ class Panel:
         self._main: Secret | None = run.config.key
         self._currency: dict[str, str] = {}
         self._offered: dict[str, bool] = {}
+        self._blocked: dict[str, str] = {}  # action -> the clause its unusable answer failed
         self._multi_action: str | None = None
         self._placed: list[tuple[Wallet, str]] = []
+        self._finished: set[str] = set()  # orders seen in a terminal status: nothing to cancel
         self._released = 0
         self._links = 0
+        # The last balance read of each key (see quiet_balance), and the sequence number of
+        # the latest exchange that could have moved money.
+        self._quiet: dict[str, tuple[Decimal, int, float]] = {}  # label -> amount, seq, time
+        self._latest = 0  # the last exchange that was not a plain balance read
+        # Answers heard before the first test (pre-flight, the dialect fingerprint) to a
+        # request the suite sends too (see asked_before).
+        self._early: dict[tuple[str, str], Exchange] = {}  # (form, key label) -> answer
+        self._testing = False
+        self._services: Exchange | None = None  # the run's catalogue answer ...
+        self._services_judge: Judge | None = None  # ... and the test that judged it
+        self.client.observers.append(self._heard)
+
+    def _heard(self, exchange: Exchange) -> None:
+        if not _plain_balance(exchange):
+            self._latest = max(self._latest, exchange.seq)
+        elif exchange.request.key is not None and answer_kind(exchange) is Applies.SUCCESS:
+            body = exchange.json
+            amount = values.signed_money(body.get("balance") if isinstance(body, dict) else None)
+            if amount is not None and amount >= 0:  # any balance read: quiet_balance reuses it
+                self._quiet[exchange.request.key] = (amount, exchange.seq, time.monotonic())
+        self._testing = self._testing or self.run.judge is not None
+        request = exchange.request
+        if self._testing or request.key is None or request.probe:
+            return
+        shape = _EARLY_SHAPES.get(exchange.form or "")
+        names = tuple(name for name, _ in request.params[1:])  # the key comes first
+        if (shape == names and request.action == _EARLY_ACTIONS.get(exchange.form or "")
+                and request.method == "POST" and request.content_type == _FORM_TYPE):
+            self._early.setdefault((exchange.form or "", request.key), exchange)
+
+    def asked_before(self, form: str, key: Secret) -> Exchange | None:
+        """The answer to a request of ``form`` with ``key`` (and a never-issued id, for the
+        forms that take one) that the panel gave before the first test, to pre-flight or the
+        dialect fingerprint, if any: used instead of asking the same again (once per run),
+        and judged now by the running test, as the answer to its own request would have
+        been. A panel's answers to these do not change while it is certified (a catalogue,
+        a balance read, a refusal of an id it never issued); the answer is a real one to the
+        very request the test would send, only sent earlier."""
+        exchange = self._early.pop((form, key.label), None)
+        if exchange is not None:
+            self.judge.observe(exchange)
+        return exchange
 
     # -- context ---------------------------------------------------------------------------
 
@@ -283,6 +353,30 @@ class Panel:
     def refill(self, key: Secret, order_id: str) -> Exchange:
         return self.call("refill", {"action": "refill", "order": order_id}, key)
 
+    def refill_completed(self, key: Secret, order_id: str) -> tuple[Exchange, str]:
+        """Refill an order that has just completed; its answer and the refill id.
+
+        Panels may hold a refill back for a while after completion (LAR-BRL: "less than 24
+        hours ago") as well as close it after a window: with a control API the clock is
+        moved a day on and the refill asked once more; black-box, a refusal right after
+        completion cannot be told from a cooldown, so the clauses are not judged."""
+        exchange = self.refill(key, order_id)
+        if answer_kind(exchange) is Applies.ERROR and unusable_by(exchange) is None:
+            if not self.controlled:
+                raise NotApplicable(
+                    NaReason.NO_CONTROL,
+                    f"refused right after completion ({exchange.error_message!r}): a refill "
+                    "cooldown cannot be waited out",
+                )
+            self.control.advance_clock(_REFILL_COOLDOWN_SECONDS)
+            exchange = self.refill(key, order_id)
+        body = expect_success(exchange, "REFILL-001", "a completed order can be refilled")
+        refill_id = values.id_text(body.get("refill")) if isinstance(body, dict) else None
+        if refill_id is None:
+            fail("REFILL-001", "a completed order can be refilled",
+                 f"the answer carries no refill id: {body!r}", [exchange])
+        return exchange, refill_id
+
     def refill_status(self, key: Secret, refill_id: str) -> Exchange:
         return self.call("refill_status", {"action": "refill_status", "refill": refill_id}, key)
 
@@ -321,7 +415,7 @@ class Panel:
         self._may_spend(wallet)
         if budget > self.guard.remaining:
             raise NotApplicable(NaReason.SPEND_CAP, f"needs up to {budget}")
-        balance = self.read_balance(wallet.key)
+        balance = self.quiet_balance(wallet.key)
         if balance < budget:
             raise NotApplicable(NaReason.LOW_BALANCE, f"{wallet.label} holds {balance}")
         return wallet
@@ -329,8 +423,12 @@ class Panel:
     # -- reading ---------------------------------------------------------------------------
 
     def read_balance(self, key: Secret) -> Decimal:
-        """The balance of ``key``; an unreadable or negative balance is a failure."""
-        exchange = self.balance(key)
+        """The balance of ``key``, read now; an unreadable or negative balance is a failure."""
+        return self.balance_in(self.balance(key), key)
+
+    def balance_in(self, exchange: Exchange, key: Secret) -> Decimal:
+        """The balance an answer to ``balance`` with ``key`` carries, judged as
+        :meth:`read_balance` judges it (for a test that sent the request itself)."""
         body = expect_success(exchange, "BAL-001", "the balance is readable")
         raw = body.get("balance") if isinstance(body, dict) else None
         amount = values.signed_money(raw)
@@ -338,8 +436,7 @@ class Panel:
             fail("BAL-001", "the balance is readable", f"balance {raw!r}", [exchange])
         if amount < 0:
             fail("MONEY-006", "the balance never goes below zero", f"balance {raw}", [exchange])
-        self.places = max(self.places, values.decimal_places(raw))
-        self._places_known = True
+        self.learn_places(raw)
         currency = body.get("currency") if isinstance(body, dict) else None
         if isinstance(currency, str):
             seen = self._currency.setdefault(key.label, currency)
@@ -347,16 +444,69 @@ class Panel:
                     f"{seen} earlier, {currency} now", [exchange])
         return amount
 
+    def quiet_balance(self, key: Secret) -> Decimal:
+        """The balance of ``key`` as last read, when the panel has heard nothing since but
+        balance reads; else :meth:`read_balance`.
+
+        A balance moves on a request (an order, a cancel, a defect answering any request
+        with a debit, whatever key or no key it names) or by itself, when an order the panel
+        holds is refunded (cancelled or partial). Requests are ruled out by the sequence
+        number: no exchange since the read but plain balance reads (of this or another key),
+        which move no money (GEN-004; a panel whose reads did would fail the reads' own
+        tests). A refund by itself is ruled out when the run has no order of that wallet
+        that may still be refunded (none placed, or every one seen finished); otherwise a
+        read is reused only within the test that made it, which every before/after pair of
+        the suite already assumes quiet (a refund landing between the two reads of a pair
+        would fail it just the same): :meth:`release`, at the end of the test, forgets it,
+        because between tests the run's orders are being cancelled and their refunds may
+        land at any moment. A read stands for :data:`QUIET_SECONDS` at most, so that a pause
+        (a scenario's sleep step) is never bridged. With a control API nothing is reused:
+        its calls (a clock advance, an outcome set) move orders and money without a request
+        the client sees. The reads a test makes on purpose twice (did a refund happen once?
+        does the panel still serve?) call :meth:`read_balance`, which always asks the panel."""
+        quiet = self._quiet.get(key.label)
+        if (quiet is not None and not self.controlled and quiet[1] > self._latest
+                and time.monotonic() - quiet[2] <= QUIET_SECONDS):
+            return quiet[0]
+        return self.read_balance(key)
+
+    def learn_places(self, raw: object) -> None:
+        """The panel's money precision is the most decimals any of its amounts (balances,
+        charges) was written with: a PHP panel printing floats drops trailing zeros, so one
+        amount can show fewer places than the panel keeps, never more."""
+        if raw is None or values.money(raw) is None:
+            return
+        self.places = max(self.places, values.decimal_places(raw))
+        self._places_known = True
+
     def currency(self, key: Secret) -> str | None:
         return self._currency.get(key.label)
 
     def catalog(self) -> Catalog:
         """The services (read once per run with the main key)."""
         if self._catalog is None:
-            exchange = self.call("services", {"action": "services"}, self.main_key())
+            exchange = self.catalogue_answer()
             body = expect_success(exchange, "SVC-001", "the catalogue is readable")
             self._catalog = Catalog.parse(body)
         return self._catalog
+
+    def catalogue_answer(self, *, judged_here: bool = False) -> Exchange:
+        """The panel's answer to ``services`` with the main key, asked once per run (a panel's
+        catalogue does not change while it is certified): the dialect fingerprint's answer
+        when it asked first. An answer that is not a catalogue is not kept, so that the next
+        use asks again (a 429 or a timeout is no catalogue). ``judged_here``: the running test
+        judges the answer (its checks run in this test) if another test or no test did."""
+        exchange = self._services
+        if exchange is None:
+            exchange = self.asked_before("services", self.main_key()) or self.call(
+                "services", {"action": "services"}, self.main_key())
+            self._services_judge = self.judge
+            if answer_kind(exchange) is Applies.SUCCESS:
+                self._services = exchange
+        elif judged_here and self._services_judge is not self.judge:
+            self.judge.observe(exchange)
+            self._services_judge = self.judge
+        return exchange
 
     def worst_case(self, price: Decimal) -> Decimal:
         """What an order of ``price`` can take at most at the panel's precision."""
@@ -435,7 +585,7 @@ class Panel:
     def place(self, wallet: Wallet, spec: OrderSpec, *, clause: str = "ADD-001") -> PlacedOrder:
         """Send a valid ``add`` within the cap and measure its debit."""
         self._may_spend(wallet)
-        before = self.read_balance(wallet.key)
+        before = self.quiet_balance(wallet.key)
         self.guard.open(wallet, before)
         try:
             reservation = self.guard.reserve(wallet, self.worst_case(spec.price))
@@ -462,7 +612,7 @@ class Panel:
         """Send an ``add`` that should be refused, reserving its worst case in case it is not,
         and measure ``wallet``'s balance around it. ``key`` sends it with another key."""
         self._may_spend(wallet)
-        before = self.read_balance(wallet.key)
+        before = self.quiet_balance(wallet.key)
         self.guard.open(wallet, before)
         try:
             reservation = self.guard.reserve(wallet, self.worst_case(worst_case))
@@ -487,24 +637,26 @@ class Panel:
     def expect_refused(
         self, attempt: Attempt, clause: str, what: str, kind: ErrorKind | None = None
     ) -> None:
-        """``attempt`` must be refused with nothing charged (``clause`` and MONEY-004)."""
+        """``attempt`` must be refused with nothing charged (``clause`` and MONEY-004).
+
+        MONEY-004 is about refusals: it is blamed only when the panel refused the request and
+        money moved all the same. An accepted request that should have been refused is
+        ``clause``'s failure alone (its debit is an order's, whatever the order's merit)."""
         charged = attempt.before != attempt.after
+        self.judge.expect_error(attempt.exchange, clause, what, kind)
         if charged:
             self.judge.record_failure(
                 CheckFailure("MONEY-004", "nothing is charged for a rejected request",
-                             f"balance {attempt.before} -> {attempt.after}", Grade.FAIL,
-                             [attempt.exchange])
+                             f"refused, yet the balance moved {attempt.before} -> "
+                             f"{attempt.after}", Grade.FAIL, [attempt.exchange])
             )
-        self.judge.expect_error(attempt.exchange, clause, what, kind)
-        require(not charged, clause, what,
-                f"refused, yet the balance moved {attempt.before} -> {attempt.after}",
-                [attempt.exchange])
+            return
         self.judge.passed("MONEY-004")
 
     def concurrently(self, wallet: Wallet, specs: Sequence[OrderSpec]) -> list[Exchange]:
         """Send several ``add``s at once, each reserved (the overdraw test)."""
         self._may_spend(wallet)
-        self.guard.open(wallet, self.read_balance(wallet.key))
+        self.guard.open(wallet, self.quiet_balance(wallet.key))
         calls = []
         for spec in specs:
             try:
@@ -528,6 +680,10 @@ class Panel:
         body = expect_success(exchange, "STATUS-001", "an own order's status is readable")
         if not isinstance(body, dict):
             fail("STATUS-001", "an own order's status is readable", "not an object", [exchange])
+        self.learn_places(body.get("charge"))
+        status = values.order_status(body.get("status"))
+        if status is not None and status.terminal:
+            self._finished.add(order.id)
         return exchange, body
 
     def follow(
@@ -537,13 +693,23 @@ class Panel:
         one, otherwise real time passes up to ``--panel-order-timeout``."""
         seen: list[tuple[Exchange, dict[str, object]]] = []
         limit = self.run.config.order_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
+        started = time.monotonic()
+        deadline = started + limit
         steps = iter((1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400))
         while True:
             previous = seen[-1][0] if seen else None
             seen.append(self.read_status(key, order, previous))
-            status = values.order_status(seen[-1][1].get("status"))
-            if status is not None and status.terminal:
+            word = seen[-1][1].get("status")
+            status = values.order_status(word)
+            if status is None:
+                # STATUS-002 has failed on this answer already (a registered check): a word
+                # the harness cannot read can never read as terminal, so waiting for one
+                # would only wait out the timeout. The test's other clauses are blocked.
+                raise NotApplicable(
+                    NaReason.BLOCKED, f"status {word!r} is no status word",
+                    blocked_by="STATUS-002",
+                )
+            if status.terminal:
                 return seen
             if self.controlled:
                 step = next(steps, None)
@@ -553,7 +719,11 @@ class Panel:
             else:
                 if time.monotonic() >= deadline:
                     raise NotApplicable(NaReason.TIMEOUT, f"{limit:g}s")
-                time.sleep(min(max(limit / 20, 0.5), 10.0, max(deadline - time.monotonic(), 0)))
+                self.run.progress.sleep(
+                    min(max(limit / 20, 0.5), 10.0, max(deadline - time.monotonic(), 0)),
+                    time.sleep, what=f"order {order.id} to finish (status {word})",
+                    since=started, deadline=deadline,
+                )
 
     def multi_status_action(self) -> str | None:
         """The action answering ``orders=`` lists: ``status`` (canonical), an alias, or None.
@@ -564,7 +734,7 @@ class Panel:
         """
         if "status-multi" not in self._offered:
             probe = self.never_issued()
-            canonical = self.call(
+            canonical = self.asked_before("status-multi", self.main_key()) or self.call(
                 "status-multi", {"action": "status", "orders": probe}, self.main_key()
             )
             if answer_kind(canonical) is Applies.SUCCESS:
@@ -593,22 +763,57 @@ class Panel:
     # -- optional actions ------------------------------------------------------------------
 
     def offers(self, action: str, params: Mapping[str, str]) -> bool:
-        """Whether the panel knows ``action``: its refusal of a harmless request must not read
-        like its refusal of an action that does not exist."""
+        """Whether the panel offers ``action``: its refusal of a harmless request must not read
+        like its refusal of an action that does not exist, and an answer nobody can use
+        (``null``, a crash page) does not offer it either. The latter fails one clause, once:
+        :meth:`require_offered` then blocks every test that needs the action by that clause."""
         if action not in self._offered:
             unknown = f"no_such_action_{self.rng.randrange(10**6)}"
             baseline = self.call(None, {"action": unknown}, self.main_key())
-            probe = self.call(_FORMS.get(action), {"action": action, **params}, self.main_key())
-            self._offered[action] = not (
+            # No form: this probe's answer is judged here, not by the action's schema check.
+            probe = self.call(None, {"action": action, **params}, self.main_key())
+            refused_as_unknown = (
                 answer_kind(probe) is Applies.ERROR
                 and _normalised(probe.error_message, action)
                 == _normalised(baseline.error_message, unknown)
             )
+            blocker = None if refused_as_unknown else self._unusable(action, probe, baseline)
+            self._offered[action] = not refused_as_unknown and blocker is None
+            if blocker is not None:
+                self._blocked[action] = blocker
         return self._offered[action]
+
+    def _unusable(self, action: str, probe: Exchange, baseline: Exchange) -> str | None:
+        """The clause an unusable answer to a well-formed ``action`` fails, else ``None``."""
+        generic = unusable_by(probe)
+        if generic is not None:
+            return generic  # already failed by the registered checks
+        if answer_kind(probe) is not Applies.SUCCESS or isinstance(probe.json, dict | list):
+            return None
+        if baseline.is_json and baseline.json == probe.json:
+            # The panel answers every action it does not know this way: ERR-005's failure,
+            # judged by its own test.
+            return "ERR-005"
+        clause = ACTION_CLAUSES[action]
+        self.judge.record_failure(CheckFailure(
+            clause, f"{action} answers a well-formed request",
+            f"action={action} is answered with {probe.text[:80]!r}: neither a result nor the "
+            "error envelope", Grade.FAIL, [probe]))
+        return clause
 
     def require_offered(self, action: str, params: Mapping[str, str]) -> None:
         if not self.offers(action, params):
+            blocker = self._blocked.get(action)
+            if blocker is not None:
+                raise NotApplicable(NaReason.BLOCKED, f"action={action} is unusable",
+                                    blocked_by=blocker)
             raise NotApplicable(NaReason.NOT_OFFERED, f"action={action} is unknown to the panel")
+
+    def _in_flight(self, label: str) -> bool:
+        """Whether an order placed from the wallet of the key labelled ``label`` in this run
+        may still be refunded."""
+        return any(wallet.key.label == label and order_id not in self._finished
+                   for wallet, order_id in self._placed)
 
     def cancel_outcomes(self, exchange: Exchange) -> dict[str, bool]:
         """Per order id: True when the cancel was accepted, False when refused."""
@@ -630,11 +835,16 @@ class Panel:
 
     def release(self) -> None:
         """Ask to cancel the orders placed from real wallets since the last release (sandbox
-        money needs no care): called after every test, so real money comes back early."""
+        money needs no care): called after every test, so real money comes back early. An
+        order the test saw finished (Completed, Partial, Canceled) is left alone: a finished
+        order cannot be cancelled (CANCEL-006), so asking would only cost a request."""
+        for label in list(self._quiet):
+            if self._in_flight(label):
+                del self._quiet[label]  # a refund may land between tests (quiet_balance)
         fresh, self._released = self._placed[self._released :], len(self._placed)
         by_key: dict[str, tuple[Secret, list[str]]] = {}
         for wallet, order_id in fresh:
-            if not wallet.sandbox:
+            if not wallet.sandbox and order_id not in self._finished:
                 by_key.setdefault(wallet.label, (wallet.key, []))[1].append(order_id)
         if not by_key or self._offered.get("cancel") is False:
             return
@@ -643,7 +853,18 @@ class Panel:
                 self.cancel(key, ids[start : start + 100])
 
 
-_FORMS = {"cancel": "cancel", "refill": "refill", "refill_status": "refill_status"}
+ACTION_CLAUSES = {"cancel": "CANCEL-001", "refill": "REFILL-001",
+                  "refill_status": "RSTATUS-001"}
+"""The clause that an optional action's answer to a well-formed request is judged under."""
+
+
+def _plain_balance(exchange: Exchange) -> bool:
+    """A ``balance`` request of the protocol's own shape (any key): it reads, it moves no
+    money (GEN-004), so it leaves every other key's last balance read standing."""
+    request = exchange.request
+    return (request.form == "balance" and request.method == "POST"
+            and request.content_type == _FORM_TYPE and not request.probe
+            and [name for name, _ in request.params] in (["key", "action"], ["action"]))
 
 
 def _normalised(message: str | None, action: str) -> str | None:

@@ -7,7 +7,9 @@ test (:meth:`Judge.observe`), which applies every registered check and records e
 that check's clause without interrupting the test. A test's own expectations raise
 :class:`~harness.checks.CheckFailure` (recorded by the plugin) or :class:`NotApplicable`.
 When a test ends, :meth:`Judge.finish` records PASS for its cited clauses, or N/A for the ones
-it never reached.
+it never reached. A clause that cannot be judged because another clause failed or its action is
+not offered is settled "blocked by" that clause (:meth:`Judge.blocked`, or
+``NotApplicable(..., blocked_by=...)``): one defect, one failure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from harness.checks import (
     Grade,
     Registry,
     expect_error,
+    unusable_by,
 )
 from harness.client import Exchange
 from harness.verdicts import NaReason, Verdict, VerdictBook
@@ -31,16 +34,35 @@ __all__ = ["Judge", "NotApplicable"]
 
 
 class NotApplicable(Exception):
-    """A test (or fixture) cannot judge its clauses in this run; ``clauses`` narrows which."""
+    """A test (or fixture) cannot judge its clauses in this run; ``clauses`` narrows which.
+
+    With ``blocked_by`` (a clause id), the clauses are N/A because that clause failed or its
+    action is not offered: they end "blocked by" it (its own verdict is its test's business,
+    so the blocking clause itself is never marked), and reports group them under it::
+
+        raise NotApplicable(NaReason.BLOCKED, "cancel is not offered", blocked_by="CANCEL-001")
+    """
 
     def __init__(
-        self, reason: NaReason, detail: str = "", *, clauses: Sequence[str] | None = None
+        self,
+        reason: NaReason,
+        detail: str = "",
+        *,
+        clauses: Sequence[str] | None = None,
+        blocked_by: str | None = None,
     ) -> None:
-        text = reason.value if not detail else f"{reason.value}: {detail}"
+        if blocked_by is not None and reason is not NaReason.BLOCKED:
+            detail = f"{reason.value}: {detail}" if detail else reason.value
+        if blocked_by is not None:
+            text = f"blocked by {blocked_by}: {detail}" if detail else f"blocked by {blocked_by}"
+        else:
+            text = reason.value if not detail else f"{reason.value}: {detail}"
         super().__init__(text)
         self.reason = reason
         self.text = text
+        self.detail = detail
         self.clauses = None if clauses is None else tuple(clauses)
+        self.blocked_by = blocked_by
 
 
 class Judge:
@@ -56,6 +78,7 @@ class Judge:
         self._lock = threading.Lock()
         self._failures: list[CheckFailure] = []
         self._settled: set[str] = set()  # cited clauses given a verdict other than PASS here
+        self._blocked: dict[str, str] = {}  # clause -> the clause that blocked it in this test
 
     # -- observations ---------------------------------------------------------------------------
 
@@ -87,7 +110,16 @@ class Judge:
         return expect_error(exchange, clause, what)
 
     def record_failure(self, failure: CheckFailure) -> Verdict:
-        """Record a failure once (the same object may come back through the plugin)."""
+        """Record a failure once (the same object may come back through the plugin).
+
+        A failure shown by an answer nobody can use (no answer, a body that is not JSON, a
+        5xx) is that answer's generic clause's alone (:func:`~harness.checks.unusable_by`,
+        already failed when the exchange was observed): the clause this failure names is
+        recorded blocked by it instead, and N/A is returned. One defect, one failure."""
+        blocker = self.blocker_of(failure)
+        if blocker is not None:
+            self.blocked(failure.clause, blocker, failure.message)
+            return Verdict.NA
         with self._lock:
             if any(f is failure for f in self._failures):
                 return self.book.effective(failure.clause, failure.grade.verdict)
@@ -107,6 +139,19 @@ class Judge:
         with self._lock:
             self._settled.add(clause)
         self.book.record_na(clause, text, test=self.test)
+
+    def blocked(self, clause: str, by: str, detail: str = "") -> None:
+        """Settle one cited clause N/A "blocked by" clause ``by`` without stopping the test
+        (``by``'s action failed or is not offered, so ``clause`` cannot be judged here)."""
+        self.book.record_blocked(clause, by=by, test=self.test, detail=detail)
+        with self._lock:
+            self._settled.add(clause)
+            self._blocked.setdefault(clause, by)
+
+    def blocked_clauses(self) -> dict[str, str]:
+        """The clauses this test recorded as blocked, each with the clause that blocked it."""
+        with self._lock:
+            return dict(self._blocked)
 
     def passed(self, clause: str) -> None:
         """Record a PASS for a clause the test proved but does not cite."""
@@ -133,6 +178,11 @@ class Judge:
 
     def finish_not_applicable(self, error: NotApplicable) -> None:
         targets = error.clauses if error.clauses is not None else self._unsettled()
+        if error.blocked_by is not None:
+            for clause in targets:
+                if clause != error.blocked_by:  # the blocker's verdict is not ours to give
+                    self.blocked(clause, error.blocked_by, error.detail)
+            return
         for clause in targets:
             self.book.record_na(clause, error.text, test=self.test)
         with self._lock:
@@ -142,6 +192,23 @@ class Judge:
         """The test stopped early: the cited clauses it did not settle were not judged."""
         for clause in self._unsettled():
             self.book.record_na(clause, reason, test=self.test)
+
+    def finish_blocked(self, by: str) -> None:
+        """The test stopped at clause ``by``'s failure: the cited clauses it did not settle
+        could not be judged, and reports group them under ``by``."""
+        for clause in self._unsettled():
+            if clause != by:
+                self.blocked(clause, by, "the test stopped at its failure")
+
+    @staticmethod
+    def blocker_of(failure: CheckFailure) -> str | None:
+        """The generic clause an unusable answer among ``failure``'s exchanges fails, when it
+        is not ``failure``'s own clause."""
+        for exchange in failure.exchanges:
+            clause = unusable_by(exchange)
+            if clause is not None and clause != failure.clause:
+                return clause
+        return None
 
     def _unsettled(self) -> tuple[str, ...]:
         with self._lock:

@@ -8,6 +8,13 @@ HTTP clients drop it) whose ``post`` takes the form's request schema as an
 users can feed it to their own tooling without our files. Run ``python -m harness.openapi
 [-o FILE]`` to write it (JSON, stdout by default).
 
+Answers are described under ``application/json`` and ``text/html`` alike: PHP panels that print
+JSON without setting a Content-Type send it as ``text/html`` (protocol-variants 1; GEN-003 grades
+that a SHOULD-level deviation, not a broken answer), so a tool checking content types against the
+document must not fail them. The API key is a form field (``key``), not a header, query or cookie,
+so no OpenAPI security scheme can describe it: ``harness/schemathesis.toml`` and
+``harness.schemathesis_hooks`` put it into every request for Schemathesis.
+
 Naming: ``<direction>.<form>`` for a file (``request.add``, ``response.error``,
 ``canonical.status``, ``common``) and ``<file name>.<def>`` for each of its top-level ``$defs``
 (``common.money``, ``request.add.params``), hoisted so tools see them as named components.
@@ -45,6 +52,10 @@ DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 COMPONENTS_PREFIX: Final = "#/components/schemas/"
 FORM_MEDIA_TYPE: Final = "application/x-www-form-urlencoded"
 JSON_MEDIA_TYPE: Final = "application/json"
+HTML_MEDIA_TYPE: Final = "text/html"
+"""JSON printed by PHP without a Content-Type of its own (SmartPanel, the TR script): the same
+document under PHP's default label."""
+ANSWER_MEDIA_TYPES: Final = (JSON_MEDIA_TYPE, HTML_MEDIA_TYPE)
 
 _SUMMARIES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -60,6 +71,9 @@ _SUMMARIES: Final[Mapping[str, str]] = MappingProxyType(
         "balance": "The account's balance and currency (action=balance)",
     }
 )
+# The forms some panels answer with HTTP 201 Created on success: a new order, a new refill
+# (LAR-BRL in protocol-variants 2, "HTTP status on error" and the add/refill rows).
+_CREATED_FORMS: Final = frozenset({"add", "refill"})
 # OpenAPI 3.1 restricts the keys of components/schemas to this.
 _COMPONENT_NAME: Final = re.compile(r"[a-zA-Z0-9.\-_]+")
 # Keywords whose values are data, not subschemas: a "$ref" key inside them is not a reference.
@@ -107,7 +121,11 @@ def build_openapi() -> dict[str, Any]:
                 "action form is a virtual path `/api/v2#<form>`; the fragment is not sent. "
                 "Schemas are lenient (every variant real panels send); the `canonical.*` "
                 "components are the classic PerfectPanel shapes. Errors are `{\"error\": ...}`, "
-                "answered with HTTP 200 by classic panels and with 4xx by others. The numbered "
+                "answered with HTTP 200 by classic panels and with 4xx by others. Answers are "
+                "JSON, labelled application/json or, by PHP panels that set no Content-Type, "
+                "text/html. The key is the form field `key`, which no OpenAPI security scheme "
+                "can express: to run Schemathesis, use harness/schemathesis.toml of "
+                "smm-conformance (its hooks send PANEL_KEY in every form body). The numbered "
                 "rules are in schemas/clauses.yaml of smm-conformance."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},
@@ -163,6 +181,11 @@ def _json_content(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {JSON_MEDIA_TYPE: {"schema": dict(schema)}}
 
 
+def _answer_content(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A panel's answer: the same JSON schema under each label panels send it with."""
+    return {media_type: {"schema": dict(schema)} for media_type in ANSWER_MEDIA_TYPES}
+
+
 def _require(components: Mapping[str, Any], name: str) -> str:
     if name not in components:
         raise OpenAPIBuildError(f"schemas/v2 has no {name.replace('.', '/')}.json")
@@ -174,6 +197,29 @@ def _operation(form: str, components: Mapping[str, Any]) -> dict[str, Any]:
     response = _require(components, component_name(f"response/{form}.json"))
     error = _require(components, component_name("response/error.json"))
     description = str(components[request].get("description", f"action form {form}"))
+    answer = _answer_content({"anyOf": [_ref(response), _ref(error)]})
+    responses: dict[str, Any] = {
+        "200": {
+            "description": (
+                f"The result of {form}, or the error envelope: classic panels answer "
+                "errors with HTTP 200."
+            ),
+            "content": answer,
+        },
+    }
+    if form in _CREATED_FORMS:
+        responses["201"] = {
+            "description": (
+                f"The result of {form} from panels that answer a creation with 201 Created "
+                "(Laravel panels). An error envelope here breaks ERR-003 (refusals come with "
+                "200 or a 4xx), which the harness and the smm_refusal check report."
+            ),
+            "content": copy.deepcopy(answer),
+        }
+    responses["default"] = {
+        "description": "The error envelope with a 4xx (or 429 when throttled).",
+        "content": _answer_content(_ref(error)),
+    }
     operation: dict[str, Any] = {
         "operationId": form.replace("-", "_"),
         "summary": _SUMMARIES.get(form, f"action form {form}"),
@@ -183,19 +229,7 @@ def _operation(form: str, components: Mapping[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {FORM_MEDIA_TYPE: {"schema": _ref(request)}},
         },
-        "responses": {
-            "200": {
-                "description": (
-                    f"The result of {form}, or the error envelope: classic panels answer "
-                    "errors with HTTP 200."
-                ),
-                "content": _json_content({"anyOf": [_ref(response), _ref(error)]}),
-            },
-            "default": {
-                "description": "The error envelope with a 4xx (or 429 when throttled).",
-                "content": _json_content(_ref(error)),
-            },
-        },
+        "responses": responses,
     }
     return operation
 

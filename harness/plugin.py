@@ -11,33 +11,58 @@ change, no header, no summary, so other suites are unaffected. With one:
   FAIL, N/A) and ``--panel-clause`` deselects items citing none of the selected clauses;
 - a NON-STRICT finding never fails an item, N/A becomes a skip, and the exit status is non-zero
   whenever a MUST clause failed;
-- the terminal summary lists every clause with its verdict and, for failures, the evidence.
+- before any test (and before dialect detection), :mod:`harness.preflight` checks that the panel
+  answers JSON and takes the keys and the control token: a failure stops the run with one
+  paragraph and exit status 6, no clause judged;
+- ``--panel-waivers FILE`` is read and checked at configure time; at the end of the run (after
+  every worker's verdicts are merged, under xdist) its waivers turn the FAIL clauses they name
+  WAIVED, and a run whose only failed tests failed on waived clauses exits 0;
+- the terminal summary lists every clause with its verdict, the failures by root cause and,
+  for failures, the evidence; it ends with the verdict line and the scope it covers (how many
+  MUST clauses were checked, and why the others were not: :mod:`harness.scope`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from harness import config as options
-from harness import fixtures, parallel, scenarios
+from harness import contract, fixtures, parallel, preflight, scenarios, waivers
 from harness.allure_bridge import AllureBridge, allure_active
+from harness.allure_environment import write_environment
 from harness.budget import SpendRefused
 from harness.certificate import CertificatePlugin
 from harness.checks import CheckFailure
 from harness.control import ControlError
 from harness.judge import Judge, NotApplicable
-from harness.report import header_lines, summary_lines
+from harness.plan import PlanPlugin
+from harness.report import certified, header_lines, scope_colour, summary_lines, verdict_line
+from harness.scope import scope_of
 from harness.session import RUN_KEY, HarnessRun
-from harness.verdicts import NaReason, Verdict
+from harness.tally import TallyPlugin
+from harness.verdicts import NaReason, Verdict, Waiver
 
 __all__ = ["SUITE_DIR"]
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 _JUDGE_KEY = pytest.StashKey[Judge]()
-_COLOURS = {Verdict.FAIL: "red", Verdict.NON_STRICT: "yellow", Verdict.PASS: "green"}
+_COLOURS = {Verdict.FAIL: "red", Verdict.NON_STRICT: "yellow", Verdict.PASS: "green",
+            Verdict.WAIVED: "cyan"}
+# The waivers of --panel-waivers and the UTC day they are judged on (read at configure time).
+_WAIVERS_KEY = pytest.StashKey[tuple[tuple[Waiver, ...], date]]()
+# The exit status as the harness left it (pytest_terminal_summary is given the one before).
+_EXIT_KEY = pytest.StashKey[int]()
+# How many failed tests a run excused because they failed on waived clauses only.
+_EXCUSED_KEY = pytest.StashKey[int]()
+# A failed report names the clause that failed it here (user properties travel with xdist).
+_FAILED_CLAUSE = "smm_failed_clause"
+# What a passed pre-flight saw, for the header.
+_PREFLIGHT_KEY = pytest.StashKey[preflight.Preflight]()
 
 
 def _run(config: pytest.Config) -> HarnessRun | None:
@@ -69,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
     panel_config = options.resolve(config)
     if panel_config is None:
         return
+    loaded = _load_waivers(config, panel_config.waivers)
     panel_config, shared = parallel.configure(config, panel_config)
     config.addinivalue_line(
         "markers", "clause(*ids): the clauses of schemas/clauses.yaml a harness test checks"
@@ -80,14 +106,59 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         config.pluginmanager.register(hooks, "smm_harness_xdist")
     config.pluginmanager.register(fixtures, "smm_harness_fixtures")
+    config.pluginmanager.register(run.progress_plugin(), "smm_harness_progress")
+    config.pluginmanager.register(FailedTests(), FailedTests.NAME)
+    config.pluginmanager.register(TallyPlugin(run.tally, worker=_is_worker(run)),
+                                  TallyPlugin.NAME)
+    if not _is_worker(run):  # the plan of the whole run, printed before its first test
+        config.pluginmanager.register(PlanPlugin(run.config, run.tally, run.pacer),
+                                      PlanPlugin.NAME)
     # Checked writable now, written at sessionfinish (by the controller alone under xdist).
     if panel_config.report_dir is not None and not _is_worker(run):
         config.pluginmanager.register(CertificatePlugin(run, panel_config.report_dir))
     if allure_active(config):
-        config.pluginmanager.register(AllureBridge(run), "smm_harness_allure")
+        in_force = [w for w in loaded[0] if w.in_force(loaded[1])]
+        config.pluginmanager.register(AllureBridge(run, waivers=in_force), "smm_harness_allure")
     config.pluginmanager.register(scenarios.collect, "smm_harness_scenarios")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(SUITE_DIR), *scenarios.default_paths()]
+
+
+class FailedTests:
+    """Why each test failed: the clause whose FAIL failed it, or ``None`` when something else
+    did (a harness error, a teardown error). Under xdist the controller sees every worker's
+    reports, the clause riding in their user properties. A run whose failed tests all failed
+    on clauses that ended WAIVED exits 0."""
+
+    NAME = "smm_harness_failed_tests"
+
+    def __init__(self) -> None:
+        self.clauses: list[str | None] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and not hasattr(report, "wasxfail"):  # what pytest counts failed
+            clause = next((v for k, v in report.user_properties if k == _FAILED_CLAUSE), None)
+            self.clauses.append(None if clause is None else str(clause))
+
+    def all_waived(self, run: HarnessRun, counted: int) -> bool:
+        """Every one of the ``counted`` failed tests pytest counted failed on a WAIVED clause."""
+        return (
+            len(self.clauses) == counted > 0
+            and all(c is not None and run.book.outcome(c).verdict is Verdict.WAIVED
+                    for c in self.clauses)
+        )
+
+
+def _load_waivers(config: pytest.Config, path: Path | None) -> tuple[tuple[Waiver, ...], date]:
+    """Read the waiver file now (a bad one is a UsageError before anything runs) and warn
+    once, in the process that reports, about every expired waiver."""
+    today = waivers.utc_today()
+    loaded = () if path is None else waivers.load_waivers(path, contract.clauses().keys())
+    config.stash[_WAIVERS_KEY] = (loaded, today)
+    if not hasattr(config, "workerinput"):
+        for message in waivers.expired_warnings(loaded, today):
+            config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
+    return loaded, today
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -116,6 +187,15 @@ def pytest_collection_modifyitems(
             dropped.append(item)
         else:
             keep.append(item)
+    if dropped and not keep and not hasattr(config, "workerinput"):
+        # Every pattern names clauses (checked at configure time), but no test cites them:
+        # clauses judged only by the generic checks, or scenarios left out of the paths.
+        raise pytest.UsageError(
+            f"--panel-clause {', '.join(run.config.clauses)}: no collected test cites the "
+            "selected clauses (a clause no test cites is judged only by the checks that run "
+            "on every answer of the tests that do run); select them with the clauses of "
+            "the tests that exercise them, or run without --panel-clause"
+        )
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -128,7 +208,27 @@ def pytest_collection_modifyitems(
 def pytest_sessionstart(session: pytest.Session) -> None:
     run = _run(session.config)
     if run is not None and not _is_worker(run) and not hasattr(session.config, "workerinput"):
+        _preflight(session.config, run)
         run.detect_dialect()
+
+
+def _preflight(config: pytest.Config, run: HarnessRun) -> None:
+    """Stop the run before anything is judged when the setup is wrong (harness.preflight).
+
+    Raised from here (before the terminal header, before xdist starts its workers), pytest's
+    exit skips collection, the tests and the verdict table, and exits with the status given.
+    """
+    try:
+        config.stash[_PREFLIGHT_KEY] = preflight.check(run)
+    except preflight.PreflightFailed as failure:
+        text = failure.paragraph(run.secrets.scrub)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(text, red=True, bold=True)
+        else:
+            sys.stderr.write(text + "\n")
+        pytest.exit(f"smm-harness: stopped by pre-flight before any test (exit status "
+                    f"{preflight.EXIT_STATUS})", returncode=preflight.EXIT_STATUS)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -136,6 +236,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if run is None:
         return None
     lines = header_lines(run.config, run.dialect)
+    checked = config.stash.get(_PREFLIGHT_KEY, None)
+    if checked is not None:
+        lines.append(checked.line())
     if run.shared is not None:
         if run.control is not None:
             mode = "each its own minted tenants; a test moving the clock keeps it"
@@ -159,12 +262,19 @@ def _settle(judge: Judge, error: BaseException, item: pytest.Item, *, setup: boo
         error = NotApplicable(NaReason.SPEND_CAP, f"needs up to {error.needed}")
     if isinstance(error, NotApplicable):
         judge.finish_not_applicable(error)
+        root = judge.first_must_failure() if error.blocked_by is not None else None
+        if root is not None:  # blocked by a failure this test saw: it fails with that cause
+            raise root from None
         raise pytest.skip.Exception(f"N/A: {error.text}", _use_item_location=here) from None
     if isinstance(error, CheckFailure):
         verdict = judge.record_failure(error)
-        judge.finish_stopped(f"{NaReason.NOT_REACHED.value} ({error.clause})")
+        blocker = judge.blocker_of(error) if verdict is Verdict.NA else error.clause
+        judge.finish_blocked(blocker or error.clause)
         if verdict is Verdict.FAIL:
             raise error
+        root = judge.first_must_failure()
+        if root is not None:  # blocked by an unusable answer: the test fails with that cause
+            raise root from None
         if setup:
             raise pytest.skip.Exception(
                 f"stopped by a NON-STRICT finding: {error}", _use_item_location=here
@@ -243,6 +353,7 @@ def pytest_runtest_makereport(
         rows = [f"{failure.clause} {failure.title}: {failure.message}"]
         rows += [e.evidence() for e in failure.exchanges]
         report.longrepr = "\n".join(rows)
+        report.user_properties.append((_FAILED_CLAUSE, failure.clause))
     return report
 
 
@@ -266,8 +377,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for clause in run.book.clause_ids():
         if not run.config.selects(clause):
             run.book.record_na(clause, NaReason.NOT_SELECTED.value, test="(selection)")
+    # Waivers apply to the final verdicts: here, after every worker's book was merged.
+    loaded, today = session.config.stash[_WAIVERS_KEY]
+    if loaded:
+        run.book.waive(loaded, today=today)
     if run.book.must_failed():
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif session.exitstatus == pytest.ExitCode.TESTS_FAILED and not _lost_workers(session.config):
+        failed = session.config.pluginmanager.get_plugin(FailedTests.NAME)
+        if isinstance(failed, FailedTests) and failed.all_waived(run, session.testsfailed):
+            session.exitstatus = pytest.ExitCode.OK
+            session.config.stash[_EXCUSED_KEY] = session.testsfailed
+    session.config.stash[_EXIT_KEY] = int(session.exitstatus)
+    if allure_active(session.config):
+        _allure_environment(session.config, run, int(session.exitstatus))
+
+
+def _allure_environment(config: pytest.Config, run: HarnessRun, exit_status: int) -> None:
+    """The verdict and its scope on Allure's overview page (environment.properties)."""
+    outcomes = run.book.outcomes()
+    scope = scope_of(outcomes, spend_cap=run.config.max_spend)
+    values = {
+        "panel": run.config.display_url,
+        "verdict": verdict_line(outcomes, exit_status),
+        "certified": "yes" if certified(outcomes, exit_status) else "no",
+        "scope": scope.summary(),
+    }
+    directory = config.invocation_params.dir / str(config.option.allure_report_dir)
+    try:
+        write_environment(directory, {k: run.secrets.scrub(v) for k, v in values.items()})
+    except OSError as error:
+        run.problems.append(f"Allure environment.properties not written: {error.strerror}")
+
+
+def _lost_workers(config: pytest.Config) -> list[str]:
+    hooks = config.pluginmanager.get_plugin("smm_harness_xdist")
+    return hooks.lost if isinstance(hooks, parallel.ControllerHooks) else []
 
 
 def pytest_terminal_summary(
@@ -276,16 +421,31 @@ def pytest_terminal_summary(
     run = _run(config)
     if run is None or _is_worker(run):
         return
+    if int(exitstatus) == pytest.ExitCode.USAGE_ERROR:
+        return  # a usage error met while collecting judged nothing: its message says it all
     terminalreporter.write_sep("=", "SMM panel API v2 conformance")
     lines = summary_lines(run.book.outcomes(), run.guard.report(), run.problems,
-                          exit_status=int(exitstatus))
-    hooks = config.pluginmanager.get_plugin("smm_harness_xdist")
-    if isinstance(hooks, parallel.ControllerHooks) and hooks.lost:
+                          exit_status=config.stash.get(_EXIT_KEY, int(exitstatus)),
+                          waivers=run.book.waiver_results())
+    excused = config.stash.get(_EXCUSED_KEY, 0)
+    if excused:  # pytest's own summary still counts them failed: say why the run exits 0
+        lines.insert(-1, (f"note: the {excused} failed test(s) failed only on waived clauses: "
+                          "the run exits 0", None))
+    lost = _lost_workers(config)
+    if lost:
         # A worker's verdicts are missing: whatever the table says, nothing is certified.
         conclusion, _ = lines[-1]
         if "MUST clause(s) failed" not in conclusion:  # MUST failures say more; keep them
-            lines[-1] = (f"NOT CERTIFIED: the verdicts of {', '.join(hooks.lost)} are missing",
+            lines[-1] = (f"NOT CERTIFIED: the verdicts of {', '.join(lost)} are missing",
                          Verdict.FAIL)
+    # The verdict line stays as it always read (scripts match it whole); the next line says
+    # what it covers: how many MUST clauses were checked, and why the others were not.
+    outcomes = run.book.outcomes()
+    scope = scope_of(outcomes, spend_cap=run.config.max_spend)
+    ok = certified(outcomes, config.stash.get(_EXIT_KEY, int(exitstatus))) and not lost
+    if ok and not scope.full:  # green is for a full certificate; a partial one is yellow
+        lines[-1] = (lines[-1][0], Verdict.NON_STRICT)
+    lines.append((scope.summary(), scope_colour(scope, ok)))
     for text, verdict in lines:
         colour = _COLOURS.get(verdict) if verdict is not None else None
         if colour:

@@ -5,17 +5,32 @@ and only the HTTP client calls :meth:`Secret.reveal` at the moment it writes the
 Everything recorded (exchanges, evidence, reports) is built from the redacted description of a
 request, never from the sent bytes. :func:`scrub` is the second line of defence for text that
 comes *back* from a panel, which may echo a key in an error message.
+
+Scrubbing replaces whole tokens only: a spelling of a secret counts where it is not glued to a
+letter or digit on a side where the secret itself starts or ends with one. So a key never turns
+"Checking" into "Chec<redacted>ing", while a key echoed as ``key=...&`` or ``"...",`` is
+still caught. A key short enough to be an ordinary word ("Invalid") would still hide that word
+wherever it stands alone, so the options refuse keys shorter than :data:`MIN_SECRET_LENGTH`
+(``harness.config``); a real panel's keys are far longer.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED", "Secret", "scrub", "scrub_spellings", "spellings"]
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Secret", "scrub", "scrub_spellings", "spellings"]
 
 REDACTED = "<redacted>"
+#: The shortest key or token the options accept: below it a secret can be an ordinary word of
+#: a panel's answers ("Invalid", "error"), which redaction would then hide everywhere.
+MIN_SECRET_LENGTH = 8
+# A letter or digit (any script): what a token's edge must not be glued to.
+_NOT_ALNUM_BEFORE = r"(?<![^\W_])"
+_NOT_ALNUM_AFTER = r"(?![^\W_])"
 
 
 class Secret:
@@ -67,13 +82,33 @@ def spellings(secrets: Iterable[Secret]) -> tuple[str, ...]:
 
 
 def scrub_spellings(text: str, ordered: tuple[str, ...]) -> str:
-    """Replace each of ``ordered`` (from :func:`spellings`) in ``text`` with ``<redacted>``."""
-    for spelling in ordered:
-        if spelling in text:
-            text = text.replace(spelling, REDACTED)
-    return text
+    """Replace each whole-token occurrence of ``ordered`` (from :func:`spellings`) in ``text``
+    with ``<redacted>``, in one pass (a replacement is never scanned again)."""
+    if not any(spelling in text for spelling in ordered):
+        return text  # the common case, and cheap on a 16 MiB answer
+    return _pattern(ordered).sub(_replace, text)
 
 
 def scrub(text: str, secrets: Iterable[Secret]) -> str:
     """Replace every spelling of every secret in ``text`` with ``<redacted>``."""
     return scrub_spellings(text, spellings(secrets))
+
+
+def _token(spelling: str) -> str:
+    """``spelling`` as a whole token: not glued to a letter or digit on a side where it starts
+    or ends with one (a side that is punctuation already delimits itself)."""
+    before = _NOT_ALNUM_BEFORE if spelling[0].isalnum() else ""
+    after = _NOT_ALNUM_AFTER if spelling[-1].isalnum() else ""
+    return f"{before}{re.escape(spelling)}{after}"
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(ordered: tuple[str, ...]) -> re.Pattern[str]:
+    # ``<redacted>`` itself comes first and is kept as it is: text scrubbed twice (the client,
+    # then the certificate) stays the same even for a secret spelled "redacted".
+    alternatives = [re.escape(REDACTED), *(_token(s) for s in ordered)]
+    return re.compile("|".join(f"(?:{a})" for a in alternatives))
+
+
+def _replace(match: re.Match[str]) -> str:
+    return REDACTED

@@ -1,4 +1,6 @@
-"""The text a run prints: the report header and the per-clause verdict table with evidence."""
+"""The text a run prints: the report header and the per-clause verdict table, the failures
+grouped by root cause (a failure and the clauses it blocked, once), the evidence, the waivers,
+and the conclusion: the verdict line and the scope it covers (:mod:`harness.scope`)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,14 @@ from harness import __version__, contract
 from harness.budget import SpendReport
 from harness.config import PanelConfig
 from harness.fingerprint import DialectGuess
-from harness.verdicts import ClauseOutcome, Verdict
+from harness.scope import Scope
+from harness.verdicts import ClauseOutcome, Verdict, WaiverResult, WaiverStatus, root_causes
 
-__all__ = ["certified", "dialect_line", "header_lines", "summary_lines", "verdict_counts",
-           "verdict_line"]
+__all__ = ["certified", "conclusion", "dialect_line", "header_lines", "root_cause_lines",
+           "scope_colour", "summary_lines", "verdict_counts", "verdict_line"]
+
+# pytest's exit statuses that say more than a number (1 is "tests failed", said otherwise).
+_EXIT_MEANINGS = {5: "no test was collected or selected"}
 
 
 def header_lines(config: PanelConfig, dialect: DialectGuess | None = None) -> list[str]:
@@ -49,13 +55,31 @@ def certified(outcomes: Sequence[ClauseOutcome], exit_status: int) -> bool:
 
 
 def verdict_line(outcomes: Sequence[ClauseOutcome], exit_status: int) -> str:
-    """The run's one-line conclusion, the same on the terminal and in every report."""
+    """The run's one-line conclusion, the same on the terminal and in every report; waived
+    failures are counted in it, so a certificate never hides what it excused."""
     failed = sum(1 for o in outcomes if o.verdict is Verdict.FAIL)
+    waived = [o.id for o in outcomes if o.verdict is Verdict.WAIVED]
+    excused = f" ({len(waived)} waived: {', '.join(waived)})" if waived else ""
     if failed:
-        return f"NOT CERTIFIED: {failed} MUST clause(s) failed"
+        return f"NOT CERTIFIED: {failed} MUST clause(s) failed{excused}"
+    if exit_status in _EXIT_MEANINGS:
+        return f"NOT CERTIFIED: {_EXIT_MEANINGS[exit_status]} (exit status {exit_status}){excused}"
     if exit_status != 0:
-        return f"NOT CERTIFIED: the run did not end cleanly (exit status {exit_status})"
-    return "CERTIFIED: no MUST clause failed"
+        return (f"NOT CERTIFIED: the run did not end cleanly (exit status {exit_status})"
+                f"{excused}")
+    return f"CERTIFIED: no MUST clause failed{excused}"
+
+
+def conclusion(outcomes: Sequence[ClauseOutcome], exit_status: int, scope: Scope) -> str:
+    """The verdict line and its scope in one sentence, for banners: ``CERTIFIED: no MUST
+    clause failed — read-only scope: 42 of 79 MUST clauses checked (37 not checked: ...)``."""
+    return f"{verdict_line(outcomes, exit_status)} — {scope.summary()}"
+
+
+def scope_colour(scope: Scope, ok: bool) -> Verdict:
+    """The colour of the scope line: green for a full certificate, yellow for a partial one
+    (or a failed run: the verdict line above is red already)."""
+    return Verdict.PASS if ok and scope.full else Verdict.NON_STRICT
 
 
 def verdict_counts(outcomes: Sequence[ClauseOutcome]) -> dict[str, Counter[Verdict]]:
@@ -66,6 +90,12 @@ def verdict_counts(outcomes: Sequence[ClauseOutcome]) -> dict[str, Counter[Verdi
     return counts
 
 
+def root_cause_lines(outcomes: Sequence[ClauseOutcome]) -> list[tuple[str, Verdict]]:
+    """``ERR-005 FAIL — blocked: CANCEL-001, BATCH-005`` once per root cause, worst first:
+    every failure (waived ones too) and every clause that blocked others."""
+    return [(cause.line(), cause.outcome.verdict) for cause in root_causes(outcomes)]
+
+
 def summary_lines(
     outcomes: Sequence[ClauseOutcome],
     spend: SpendReport,
@@ -73,8 +103,10 @@ def summary_lines(
     *,
     exit_status: int = 0,
     width: int = 120,
+    waivers: Sequence[WaiverResult] = (),
 ) -> list[tuple[str, Verdict | None]]:
-    """The verdict table, the evidence of every failure, totals and spend.
+    """The verdict table, the root causes, the evidence of every failure (waived ones too),
+    the waivers, totals and spend.
 
     Each line comes with the verdict it reports (for colouring), or ``None``.
     """
@@ -82,14 +114,24 @@ def summary_lines(
         (f"{'clause':<12} {'level':<6} {'verdict':<10} reason / evidence", None)
     ]
     lines += [(o.line(width), o.verdict) for o in outcomes]
-    failed = [o for o in outcomes if o.verdict is Verdict.FAIL]
+    causes = root_cause_lines(outcomes)
+    if causes:
+        lines.append(("", None))
+        lines.append(("root causes (each failure once, with the clauses it blocked):", None))
+        lines += [(f"  {text}", verdict) for text, verdict in causes]
+    failed = [o for o in outcomes if o.verdict in (Verdict.FAIL, Verdict.WAIVED)]
     if failed:
         lines.append(("", None))
         lines.append(("evidence (keys redacted):", None))
         for outcome in failed:
-            lines.append((f"--- {outcome.id} {outcome.title}", Verdict.FAIL))
+            waived = " (WAIVED)" if outcome.verdict is Verdict.WAIVED else ""
+            lines.append((f"--- {outcome.id} {outcome.title}{waived}", outcome.verdict))
             for evidence in outcome.evidence:
                 lines += [(f"    {row}", None) for row in evidence.render().splitlines()]
+    if waivers:
+        lines.append(("", None))
+        lines.append(("waivers (--panel-waivers):", None))
+        lines += [(f"  {result.line()}", _waiver_colour(result)) for result in waivers]
     lines.append(("", None))
     for level, counter in sorted(verdict_counts(outcomes).items(), key=lambda kv: _LEVELS[kv[0]]):
         parts = ", ".join(f"{counter[v]} {v.value}" for v in _ORDER if counter[v])
@@ -102,4 +144,12 @@ def summary_lines(
 
 
 _LEVELS = {"MUST": 0, "SHOULD": 1, "MAY": 2}
-_ORDER = (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL, Verdict.NA)
+_ORDER = (Verdict.PASS, Verdict.NON_STRICT, Verdict.WAIVED, Verdict.FAIL, Verdict.NA)
+
+
+def _waiver_colour(result: WaiverResult) -> Verdict:
+    """Applied: the WAIVED colour; stale: a warning (remove it); expired: a warning, red when
+    the FAIL it no longer excuses stands."""
+    if result.status is WaiverStatus.APPLIED:
+        return Verdict.WAIVED
+    return Verdict.FAIL if result.verdict is Verdict.FAIL else Verdict.NON_STRICT

@@ -2,12 +2,12 @@
 
 Built once at configure time from the :class:`~harness.config.PanelConfig` and kept on
 ``config.stash`` under :data:`RUN_KEY`; the plugin points :attr:`HarnessRun.judge` at the
-running test's judge so that every exchange the client records is checked and attributed.
+running test's judge so that every exchange the client records is checked and attributed
+(and the run's :class:`~harness.progress.Progress` knows which test its waits belong to).
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -18,8 +18,8 @@ from harness.checks import DEFAULT_REGISTRY, CheckFailure, Registry
 from harness.client import (
     Exchange,
     HttpTransport,
+    Limiter,
     PanelClient,
-    RetryPolicy,
     SecretBook,
     TokenBucket,
     Transport,
@@ -28,8 +28,12 @@ from harness.config import PanelConfig
 from harness.control import ControlClient
 from harness.driver import Panel
 from harness.fingerprint import DialectGuess, failed_guess, fingerprint
-from harness.judge import Judge
+from harness.judge import Judge, NotApplicable
+from harness.pacing import Pacer, RetryPolicy, RunClock, Throttled, advertised_pace
 from harness.parallel import Shared
+from harness.progress import Progress
+from harness.progress_pytest import TerminalProgress
+from harness.tally import RequestTally
 from harness.verdicts import VerdictBook
 
 __all__ = ["RUN_KEY", "HarnessRun"]
@@ -58,6 +62,10 @@ class HarnessRun:
         self.cited: dict[str, list[str]] = {}
         self.book = VerdictBook(contract.clauses().values())
         self.secrets = SecretBook(config.secrets())
+        # Long waits are shown on the terminal once the plugin attaches one (TerminalProgress).
+        self.progress = Progress()
+        self.clock = RunClock()
+        self._judge: Judge | None = None
         transport = transport or HttpTransport()
         self.control = (
             (shared.control if shared is not None else ControlClient)(
@@ -67,17 +75,20 @@ class HarnessRun:
             if config.control_url is not None and config.control_token is not None
             else None
         )
+        self.pacer = self._pacer(config, shared)
         self.client = PanelClient(
             config.url,
             transport=transport,
-            limiter=(shared.bucket if shared is not None else TokenBucket)(
-                config.request_rate, max(1.0, config.request_rate)
-            ),
+            pacer=self.pacer,
+            # With a control API a throttled request's wait is a clock move: nothing to show.
+            progress=self.progress if self.control is None else None,
             secrets=self.secrets,
-            # Waiting on a controlled panel's clock costs no real time, so no bound is needed.
-            retry=RetryPolicy(max_wait=3600.0 if self.control is not None else 30.0),
-            sleep=self.wait,
+            sleep=self._let_pass,
+            clock=self.clock.now,
         )
+        # Every request the panel sees, per test and per action (harness.tally).
+        self.tally = RequestTally()
+        self.client.observers.append(self.tally.observe)
         self.client.observers.append(self._observe)
         self.guard = (
             SpendGuard(
@@ -87,17 +98,67 @@ class HarnessRun:
             if shared is not None
             else SpendGuard(config.max_spend)
         )
-        self.judge: Judge | None = None
         self.panel = Panel(self)
         self.problems: list[str] = []
 
-    def wait(self, seconds: float) -> None:
-        """Let ``seconds`` pass for the panel (a 429's Retry-After): on its clock through the
-        control API when there is one (a manual clock never moves by itself), else in real time."""
+    def _pacer(self, config: PanelConfig, shared: Shared | None) -> Pacer:
+        """Black-box, requests are paced to fit the panel: at 90 % of ``--panel-rate-limit``
+        when given (in the politeness limiter too, which xdist workers share), else as the
+        panel's headers and 429s teach. With a control API nothing is paced in real time:
+        its clock moves on demand, and a 429's wait is a clock move (no bound needed)."""
+        black_box = self.control is None
+        rate, burst = config.request_rate, max(1.0, config.request_rate)
+        if black_box and config.rate_limit is not None:
+            paced = advertised_pace(config.rate_limit)
+            if paced < rate:
+                rate, burst = paced, 1.0  # one at a time: a burst could overrun the window
+        limiter: Limiter = (
+            shared.bucket(rate, burst) if shared is not None
+            else TokenBucket(rate, burst, clock=self.clock.now, sleep=self.clock.sleep)
+        )
+        return Pacer(
+            limiter=limiter,
+            advertised=config.rate_limit if black_box else None,
+            learn=black_box,
+            policy=RetryPolicy(
+                max_wait=config.max_retry_after if black_box
+                else max(config.max_retry_after, 3600.0),
+            ),
+            clock=self.clock.now,
+            sleep=self.clock.sleep,
+            progress=self.progress,
+        )
+
+    def progress_plugin(self) -> TerminalProgress:
+        """The pytest plugin that shows this run's long waits on the terminal."""
+        return TerminalProgress(self.progress)
+
+    @property
+    def judge(self) -> Judge | None:
+        """The running test's judge (``None`` between tests), set by the plugin."""
+        return self._judge
+
+    @judge.setter
+    def judge(self, judge: Judge | None) -> None:
+        self._judge = judge
+        self.progress.begin_test(judge.test if judge is not None else None)
+
+    def _let_pass(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the panel, with nothing shown (the caller shows it)."""
         if self.control is not None:
             self.control.advance_clock(seconds)
         else:
-            time.sleep(seconds)
+            self.clock.sleep(seconds)
+
+    def wait(self, seconds: float, what: str | None = None) -> None:
+        """Let ``seconds`` pass for the panel (a 429's Retry-After, a scenario's pause): on its
+        clock through the control API when there is one (a manual clock never moves by
+        itself), else in real time, shown as waiting for ``what`` when it lasts."""
+        if self.control is not None:
+            self.control.advance_clock(seconds)
+        else:
+            self.progress.sleep(seconds, self.clock.sleep,
+                                what=what or f"the end of a {seconds:g}s pause")
 
     def _observe(self, exchange: Exchange) -> None:
         judge = self.judge
@@ -126,6 +187,8 @@ class HarnessRun:
                 self.guard.close(wallet, self.panel.read_balance(wallet.key))
             except CheckFailure as failure:
                 self.problems.append(f"closing balance of {wallet.label}: {failure.message}")
+            except (Throttled, NotApplicable) as unread:
+                self.problems.append(f"closing balance of {wallet.label}: not read: {unread}")
 
 
 RUN_KEY = pytest.StashKey[HarnessRun]()

@@ -598,8 +598,9 @@ def _oversized(field: str) -> _Rewrite:
 
 
 # ADD-007's examples, any negative number and any word: what no panel may read as a quantity.
+# ("1e3" is not one: PHP reads it as 1000; the suite's test_04_add judges it on its own.)
 _NOT_POSITIVE = st.one_of(
-    st.sampled_from(["0", "-5", "1.5", "1e3", "abc"]),
+    st.sampled_from(["0", "-5", "1.5", "abc"]),
     st.integers(1, 10**6).map(lambda n: f"-{n}"),
     _WORDS,
 )
@@ -617,7 +618,10 @@ _KINDS: Final[tuple[_Kind, ...]] = (
     _Kind("quantity beyond 64 bits", "ADD-007", _quantity(_HUGE, "9" * 20), _at_max),
     _Kind("unknown service", "ADD-005", _unknown_service, _anywhere),
     _Kind("service not a number", "ROBUST-007", _service_text, _anywhere),
-    _Kind("link not a URL", "ROBUST-009", _bad_link, _as_ordered),
+    # A link that is no http(s) URL may be refused, or served as given: many panels take a
+    # username or a bare host as the link, and one seed alone asks for a URL. An accepted one
+    # is an order like any other and must cost its price.
+    _Kind("link not a URL", "ROBUST-009", _bad_link, _as_ordered, must_refuse=False),
     _Kind("drip-feed runs not a positive integer", "ROBUST-009", _bad_dripfeed, _as_ordered),
     _Kind("extra unknown field", "ROBUST-001", _extra_field, _as_ordered, must_refuse=False),
     _Kind("oversized link", "ROBUST-001", _oversized("link"), _as_ordered, must_refuse=False),

@@ -395,10 +395,23 @@ class _Builder:
             extra = frozenset({"sent"})
         if action is not None and action.literal == "add":
             extra = extra | ADD_LOCALS
+        on_refusal = None
+        if "on_refusal" in raw:
+            seconds = str(raw["on_refusal"]["advance"]["seconds"])
+            on_refusal = self._template(f"{where}/on_refusal/advance/seconds", seconds)
+            if on_refusal is None:
+                ok = False
+            else:
+                deps |= self._resolve(f"{where}/on_refusal/advance/seconds", on_refusal.names,
+                                      frozenset())
+            if action is not None and action.literal == "add":
+                self.problem(f"{where}/on_refusal", "an add is never sent twice")
+            if "repeat" in raw:
+                self.problem(f"{where}/on_refusal", "a repeat already sends the request again")
         if not ok or action is None:
             return None, frozenset(deps), extra
         fields = {"action": action, "params": tuple(params), "form": raw.get("form"),
-                  "worst_case": worst, "repeat": repeat}
+                  "worst_case": worst, "repeat": repeat, "on_refusal_advance": on_refusal}
         return fields, frozenset(deps), extra
 
     def _control(

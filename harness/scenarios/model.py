@@ -341,6 +341,8 @@ class RequestStep(_Step):
     form: str | None = None
     worst_case: Expression | None = None
     repeat: Repeat | None = None
+    on_refusal_advance: Template | None = None
+    """Seconds to move the control clock on before sending a refused request once more."""
 
     @property
     def spends(self) -> bool:

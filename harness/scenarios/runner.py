@@ -17,7 +17,7 @@ from typing import Final
 
 from harness import contract, values
 from harness.budget import Wallet
-from harness.checks import Applies, CheckFailure, Facts, Grade, answer_kind
+from harness.checks import Applies, CheckFailure, Facts, Grade, answer_kind, unusable_by
 from harness.client import Exchange, is_spending_action
 from harness.driver import (
     MULTI_STATUS_ALIASES,
@@ -232,7 +232,8 @@ class ScenarioRunner:
         else:
             main = Wallet(self.panel.main_key())
         self._wallets[Actor.MAIN] = main
-        self.panel.read_balance(main.key)  # also teaches the driver the money precision
+        # Also teaches the driver the money precision (reused when spending_wallet just read it).
+        self.panel.quiet_balance(main.key)
         if not self.scenario.services:
             return
         catalog = self.panel.catalog()
@@ -366,7 +367,8 @@ class ScenarioRunner:
             self._pause(step)
             return
         state = _StepState()
-        opening = {a: self.panel.read_balance(self._wallet(a).key) for a in step.measure}
+        # Back to back with the previous step's closing read, that read is reused.
+        opening = {a: self.panel.quiet_balance(self._wallet(a).key) for a in step.measure}
         if isinstance(step, RequestStep):
             self._request(step, state)
         elif isinstance(step, ControlStep):
@@ -414,6 +416,18 @@ class ScenarioRunner:
         request = {"action": action, **params}
         if step.repeat is None:
             state.exchange = self.panel.call(form, request, key)
+            control = self.harness.control
+            if (step.on_refusal_advance is not None and control is not None
+                    and self._refused(state.exchange)):
+                seconds = self._render(step.on_refusal_advance, state)
+                try:
+                    advance = float(seconds)
+                except ValueError:
+                    raise ScenarioRuntimeError(
+                        f"{self._here()}: on_refusal advance {seconds!r} is not a number"
+                    ) from None
+                control.advance_clock(advance)
+                state.exchange = self.panel.call(form, request, key)
         else:
             count = self._count(step.repeat.count, state)
             wanted = Applies.SUCCESS if step.repeat.until is Outcome.OK else Applies.ERROR
@@ -425,6 +439,11 @@ class ScenarioRunner:
                 if answer_kind(state.exchange) is wanted:
                     break
         state.body = state.exchange.json if state.exchange is not None else None
+
+    def _refused(self, exchange: Exchange) -> bool:
+        """A refusal worth asking again after time passes: an error envelope (black-box, with
+        no clock to move, the refusal stands and is judged)."""
+        return answer_kind(exchange) is Applies.ERROR and unusable_by(exchange) is None
 
     def _add(
         self, step: RequestStep, params: dict[str, str], key: Secret | None, state: _StepState
@@ -503,7 +522,8 @@ class ScenarioRunner:
         read = values.refill_status if step.refill else values.order_status
         wanted = {read(word) for word in step.words}
         timeout = self.harness.config.order_timeout
-        deadline = self._clock() + timeout
+        started = self._clock()
+        deadline = started + timeout
         advances = iter(_ADVANCE_STEPS)
         delay = 0.5
         previous: Exchange | None = None
@@ -542,7 +562,10 @@ class ScenarioRunner:
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     raise NotApplicable(NaReason.TIMEOUT, f"{timeout:g}s")
-                self._sleep(min(delay, remaining))
+                self.harness.progress.sleep(
+                    min(delay, remaining), self._sleep, what=f"{what} (status {short(word)})",
+                    since=started, deadline=deadline,
+                )
                 delay = min(delay * 2, 10.0)
             previous = exchange
         self.judge.passed(step.wait_clause)

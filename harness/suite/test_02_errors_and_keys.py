@@ -16,7 +16,7 @@ def _wrong_key(panel: Panel) -> Secret:
 
 @pytest.mark.clause("ERR-005")
 def test_unknown_action_is_an_error(panel: Panel, judge: Judge, main_key: Secret) -> None:
-    before = panel.read_balance(main_key)
+    before = panel.quiet_balance(main_key)
     exchange = panel.call(None, {"action": "no_such_action"}, main_key)
     judge.expect_error(exchange, "ERR-005", "an unknown action is refused", ErrorKind.BAD_REQUEST)
     after = panel.read_balance(main_key)
@@ -48,7 +48,11 @@ def test_wrong_key_is_refused(panel: Panel, judge: Judge, action: str) -> None:
     never = panel.never_issued()
     extra = {"status": {"order": never}, "cancel": {"orders": never},
              "refill": {"order": never}, "refill_status": {"refill": never}}.get(action, {})
-    exchange = panel.call(action, {"action": action, **extra}, _wrong_key(panel))
+    wrong = _wrong_key(panel)
+    # The dialect fingerprint asked a balance with a wrong key before the first test: its
+    # answer is judged here instead of asking again.
+    early = panel.asked_before(action, wrong) if action == "balance" else None
+    exchange = early or panel.call(action, {"action": action, **extra}, wrong)
     judge.expect_error(exchange, "AUTH-002", f"{action} with a wrong key is refused",
                        ErrorKind.AUTH)
 

@@ -93,7 +93,7 @@ def test_concurrent_orders_never_overdraw(panel: Panel, catalog: Catalog) -> Non
             raise NotApplicable(NaReason.LOW_BALANCE, "no order size fits the second key")
         spec = found
     specs = [panel.default_order(spec.service, spec.units or 0) for _ in range(CONCURRENT)]
-    start = panel.read_balance(wallet.key)
+    start = panel.quiet_balance(wallet.key)  # the wallet's own read, back to back
     answers = panel.concurrently(wallet, specs)
     # Read without read_balance's own MONEY-006 stop: an overdraft is this clause's finding.
     closing = panel.balance(wallet.key)
@@ -144,7 +144,7 @@ def test_money_is_conserved(panel: Panel) -> None:
     service, quantity = panel.cheapest_default(need="cancel")
     specs = [panel.default_order(service, quantity) for _ in range(2)]
     wallet = panel.spending_wallet(sum((panel.worst_case(s.price) for s in specs), Decimal(0)))
-    start = panel.read_balance(wallet.key)
+    start = panel.quiet_balance(wallet.key)  # the wallet's own read, back to back
     orders = [panel.place(wallet, spec) for spec in specs]
     _settle_orders(panel, wallet, orders)
     for _ in range(3):  # statuses and balance must be read from one quiet moment

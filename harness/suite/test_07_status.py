@@ -24,7 +24,9 @@ def _is_item_error(item: object) -> bool:
 
 @pytest.mark.clause("STATUS-005")
 def test_unknown_order_is_an_error(panel: Panel, judge: Judge, main_key: Secret) -> None:
-    exchange = panel.status(main_key, panel.never_issued())
+    # The dialect fingerprint asked exactly this before the first test: its answer is judged.
+    exchange = (panel.asked_before("status", main_key)
+                or panel.status(main_key, panel.never_issued()))
     judge.expect_error(exchange, "STATUS-005", "status of a never-issued id is refused",
                        ErrorKind.NOT_FOUND)
 
@@ -96,19 +98,27 @@ def test_a_batch_of_100_ids_is_answered(panel: Panel, main_key: Secret) -> None:
 @pytest.mark.clause("BATCH-002", "BATCH-003")
 def test_over_limit_batches(panel: Panel, judge: Judge, main_key: Secret) -> None:
     action = panel.multi_status_action() or _not_offered()
-    over = ",".join(panel.never_issued() for _ in range(101))
-    exchange = panel.call("status-multi", {"action": action, "orders": over}, main_key)
+    ids = list(dict.fromkeys(panel.never_issued() for _ in range(101)))
+    # No form: the seeds allow "up to 100" ids, so an over-limit batch is outside the
+    # multi-status form's domain; its answer is judged here against what may come back.
+    exchange = panel.call(None, {"action": action, "orders": ",".join(ids)}, main_key)
     require(exchange.status is not None and exchange.status < 500 and exchange.is_json,
             "BATCH-003", "101 ids never break the panel", f"HTTP {exchange.status}", [exchange])
     huge = ",".join(panel.never_issued() for _ in range(10_000))
-    # No form: only "JSON, below 500" is asked of the flood; validating a 10 000-member answer
+    # Only "JSON, below 500" is asked of the flood; validating a 10 000-member answer
     # against the schemas would cost seconds and prove nothing more.
     flood = panel.call(None, {"action": action, "orders": huge}, main_key)
     require(flood.status is not None and flood.status < 500 and flood.is_json, "BATCH-003",
             "10 000 ids never break the panel", f"HTTP {flood.status}", [flood])
     panel.read_balance(main_key)  # and the panel still serves
-    judge.expect_error(exchange, "BATCH-002", "101 ids are refused as a whole",
-                       ErrorKind.BAD_REQUEST)
+    if answer_kind(exchange) is Applies.ERROR:
+        judge.expect_error(exchange, "BATCH-002", "101 ids are refused as a whole",
+                           ErrorKind.BAD_REQUEST)
+        return
+    members = set(_members(exchange.json))
+    require(members in (set(ids[:100]), set(ids)), "BATCH-002",
+            "101 ids are refused, or answered for the first 100 or for all",
+            f"{len(members)} members, not the first 100 ids nor all 101", [exchange])
 
 
 @pytest.mark.clause("MSTATUS-005")

@@ -20,7 +20,7 @@ def _require_cancel(panel: Panel) -> None:
 def test_cancel_of_unknown_orders(panel: Panel, main_key: Secret) -> None:
     _require_cancel(panel)
     ids = [panel.never_issued(), panel.never_issued()]
-    before = panel.read_balance(main_key)
+    before = panel.quiet_balance(main_key)
     exchange = panel.cancel(main_key, ids)
     expect_success(exchange, "BATCH-004", "unknown ids are per-id errors, not one error")
     outcomes = panel.cancel_outcomes(exchange)

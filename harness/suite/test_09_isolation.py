@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from harness import values
-from harness.checks import Applies, ErrorKind, answer_kind, expect_success, require
+from harness.checks import ErrorKind, expect_success, require
 from harness.client import Exchange
 from harness.driver import Catalog, Panel, PlacedOrder
-from harness.judge import Judge, NotApplicable
+from harness.judge import Judge
 from harness.verdicts import NaReason
 
 
@@ -83,10 +83,6 @@ def test_another_keys_refill_is_unknown(panel: Panel, judge: Judge, catalog: Cat
     other = panel.second_wallet()
     order = _place(panel, need="refill")
     panel.control.set_order_outcome(order.id, "Completed")
-    created = panel.refill(order.wallet.key, order.id)
-    body = expect_success(created, "REFILL-001", "a completed order can be refilled")
-    refill_id = values.id_text(body.get("refill")) if isinstance(body, dict) else None
-    if refill_id is None or answer_kind(created) is not Applies.SUCCESS:
-        raise NotApplicable(NaReason.NOT_OFFERED, "no refill id to look up")
+    _, refill_id = panel.refill_completed(order.wallet.key, order.id)
     theirs = panel.refill_status(other.key, refill_id)
     judge.expect_error(theirs, "ISO-006", "another key's refill is unknown", ErrorKind.NOT_FOUND)

@@ -72,13 +72,23 @@ def test_partial_order_refunds_the_undelivered_share(panel: Panel) -> None:
         raise NotApplicable(NaReason.NOT_OFFERED,
                             f"magic links not honoured: the order ended {final.get('status')!r}")
     reported = values.count(final.get("remains"))
-    require(reported == remains, "LIFE-003", "a partial order reports what was not delivered",
-            f"remains {final.get('remains')!r}, {remains} not delivered", [final_exchange])
+    if panel.controlled:
+        # The control API set what was not delivered: the panel must report exactly that.
+        require(reported == remains, "LIFE-003",
+                "a partial order reports what was not delivered",
+                f"remains {final.get('remains')!r}, {remains} not delivered", [final_exchange])
+    else:
+        # Black-box, the panel's provider decides (a magic link is only the mock's hint): a
+        # Partial order reports some undelivered part of what was ordered.
+        require(reported is not None and 0 < reported <= quantity, "LIFE-003",
+                "a partial order reports what was not delivered",
+                f"remains {final.get('remains')!r} of {quantity} ordered", [final_exchange])
+    assert reported is not None
     balance = panel.read_balance(key)
     refund = balance - order.after
-    expected = roundings(order.debit * remains / quantity, panel.places)
+    expected = roundings(order.debit * reported / quantity, panel.places)
     require(refund in expected, "MONEY-011", "a partial order refunds charge * remains / quantity",
-            f"refunded {refund}, expected {order.debit} * {remains} / {quantity}",
+            f"refunded {refund}, expected {order.debit} * {reported} / {quantity}",
             [final_exchange])
     again = panel.read_balance(key)
     require(again == balance, "MONEY-011", "the partial refund happens once",
@@ -92,12 +102,7 @@ def test_refill_of_a_completed_order(panel: Panel) -> None:
     key = order.wallet.key
     _completed(panel, order)
     before = panel.read_balance(key)
-    created = panel.refill(key, order.id)
-    body = expect_success(created, "REFILL-001", "a completed order can be refilled")
-    refill_id = values.id_text(body.get("refill")) if isinstance(body, dict) else None
-    require(refill_id is not None, "REFILL-001", "the answer carries a refill id",
-            f"refill {body!r}", [created])
-    assert refill_id is not None
+    created, refill_id = panel.refill_completed(key, order.id)
     after = panel.read_balance(key)
     require(after == before, "REFILL-006", "a refill costs nothing",
             f"balance {before} -> {after}", [created])
@@ -149,7 +154,9 @@ def test_refill_of_an_unknown_order(panel: Panel, judge: Judge, main_key: Secret
 @pytest.mark.clause("RSTATUS-002")
 def test_unknown_refill_status(panel: Panel, judge: Judge, main_key: Secret) -> None:
     panel.require_offered("refill_status", {"refill": panel.never_issued()})
-    exchange = panel.refill_status(main_key, panel.never_issued())
+    # The dialect fingerprint asked exactly this before the first test: its answer is judged.
+    exchange = (panel.asked_before("refill_status", main_key)
+                or panel.refill_status(main_key, panel.never_issued()))
     judge.expect_error(exchange, "RSTATUS-002", "refill_status of a never-issued id is refused",
                        ErrorKind.NOT_FOUND)
 

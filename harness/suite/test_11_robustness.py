@@ -12,7 +12,7 @@ import random
 import pytest
 
 from harness import values
-from harness.checks import Applies, answer_kind, require
+from harness.checks import Applies, answer_kind, require, server_broke
 from harness.client import KEY_SLOT
 from harness.driver import Catalog, Panel
 from harness.judge import Judge
@@ -43,6 +43,11 @@ TOLERATED = {
 def test_unusable_bodies_get_an_error(panel: Panel, judge: Judge, main_key: Secret,
                                       name: str) -> None:
     exchange = panel.client.send_raw(UNUSABLE[name], content_type=FORM, key=main_key)
+    # A probe: this test's clauses alone judge the answer (a 5xx is ROBUST-001's failure, any
+    # other non-refusal ROBUST-002's), never the generic checks as well.
+    require(not server_broke(exchange) and exchange.transport_error is None, "ROBUST-001",
+            f"a {name} body is answered below 500",
+            exchange.transport_error or f"HTTP {exchange.status}", [exchange])
     judge.expect_error(exchange, "ROBUST-002", f"a {name} body gets the JSON error envelope")
 
 
@@ -71,15 +76,18 @@ def test_invalid_utf8(panel: Panel, main_key: Secret, body: bytes) -> None:
 
 @pytest.mark.clause("ROBUST-004")
 def test_oversized_body(panel: Panel, main_key: Secret) -> None:
+    # PHP reads bodies up to 8 MB by default, so answering a 4 MiB body normally harms no one;
+    # refusing it (413, an error envelope) is as good. What is not: a 5xx, a dropped
+    # connection, or a panel that stops serving.
     body = K + b"&action=balance&link=https://example.com/" + b"a" * (4 * 1024 * 1024)
     exchange = panel.client.send_raw(body, content_type=FORM, key=main_key)
-    refused_cleanly = exchange.status is not None and (
-        400 <= exchange.status < 500 or answer_kind(exchange) is Applies.ERROR
-    )
-    require(refused_cleanly and exchange.transport_error is None, "ROBUST-004",
-            "a 4 MiB body is refused cleanly",
+    require(exchange.transport_error is None and not server_broke(exchange), "ROBUST-004",
+            "a 4 MiB body gets an answer below 500",
             exchange.transport_error or f"HTTP {exchange.status}", [exchange])
-    panel.read_balance(main_key)  # and the panel keeps serving
+    after = panel.balance(main_key)
+    require(answer_kind(after) is Applies.SUCCESS, "ROBUST-004",
+            "the panel keeps serving after a 4 MiB body", f"balance got HTTP {after.status}",
+            [exchange, after])
 
 
 @pytest.mark.clause("ROBUST-005")
@@ -133,7 +141,6 @@ def test_malformed_orders_change_no_money(panel: Panel, catalog: Catalog) -> Non
     bodies = [
         {"service": "abc", "link": link, "quantity": str(quantity)},
         {"service": str(2**70), "link": link, "quantity": str(quantity)},
-        {"service": service.id, "link": "not a url", "quantity": str(quantity)},
         {"service": service.id, "link": link, "quantity": "-5"},
         {"service": service.id, "link": link, "quantity": "1e309"},
         {"service": service.id, "link": link, "quantity": str(quantity), "runs": "-3",
@@ -142,7 +149,7 @@ def test_malformed_orders_change_no_money(panel: Panel, catalog: Catalog) -> Non
     worst = max(catalog.most_expensive(quantity), service.price(service.max))
     # One attempt at a time: a refused attempt frees its reservation for the next one.
     wallet = panel.spending_wallet(panel.worst_case(worst))
-    start = panel.read_balance(wallet.key)
+    start = panel.quiet_balance(wallet.key)  # the wallet's own read, back to back
     for params in bodies:
         attempt = panel.attempt(wallet, params, worst)
         panel.expect_refused(attempt, "ROBUST-009", f"a malformed add {params} is refused")

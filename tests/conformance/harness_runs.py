@@ -27,6 +27,7 @@ import pytest
 __all__ = [
     "BROKEN_PANELS_SCRIPT",
     "DEFAULT_SEED",
+    "LEGIT_PANELS_SCRIPT",
     "SEED_ENV",
     "Keys",
     "Verdicts",
@@ -36,11 +37,13 @@ __all__ = [
     "run_seed",
     "seeded",
     "serve_broken",
+    "serve_legit",
     "serve_profile",
     "summary_of",
 ]
 
 BROKEN_PANELS_SCRIPT = Path(__file__).with_name("broken_panels.py")
+LEGIT_PANELS_SCRIPT = Path(__file__).with_name("legit_panels.py")
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 ROW = re.compile(r"^([A-Z]+-\d{3})\s+(MUST|SHOULD|MAY)\s+(PASS|NON-STRICT|FAIL|N/A)\s+(.*)$")
 _EVIDENCE_HEAD = re.compile(r"^--- ([A-Z]+-\d{3}) ")
@@ -153,6 +156,25 @@ def serve_broken(name: str, keys: Keys, balances: tuple[Decimal, Decimal]) -> It
         "BROKEN_PANEL_CONTROL_TOKEN": keys.token,
     }
     with _announced([sys.executable, str(BROKEN_PANELS_SCRIPT), "serve", name], env,
+                    "http://") as rest:
+        yield "http://" + rest
+
+
+@contextmanager
+def serve_legit(
+    name: str, keys: Keys, balances: tuple[Decimal, Decimal], *, controlled: bool
+) -> Iterator[str]:
+    """A legit panel (``legit_panels.py serve NAME``) holding the main and second keys; yields
+    its API URL. Controlled: a manual clock and the control API at ``<host>/_mock``, behind
+    the run's token. Keys and token travel by environment, never on a command line."""
+    env = {
+        **os.environ,
+        "LEGIT_PANEL_KEYS": f"{keys.main}={balances[0]},{keys.second}={balances[1]}",
+    }
+    env.pop("LEGIT_PANEL_CONTROL_TOKEN", None)
+    if controlled:
+        env["LEGIT_PANEL_CONTROL_TOKEN"] = keys.token
+    with _announced([sys.executable, str(LEGIT_PANELS_SCRIPT), "serve", name], env,
                     "http://") as rest:
         yield "http://" + rest
 

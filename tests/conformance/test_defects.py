@@ -61,6 +61,10 @@ def test_the_harness_fails_the_broken_panel_under_its_clause(
         )
     collateral = verdicts.failed() - set(panel.catches) - set(panel.implied)
     assert collateral == set(), f"{panel.name}: unrelated FAIL {collateral}\n{summary}"
+    # A defect is reported when it is seen, never by waiting out the order timeout: an answer
+    # the harness cannot read (a status word of no dialect) ends the wait at once.
+    waited = {c: r for c, r in verdicts.with_verdict("N/A").items() if "did not finish" in r}
+    assert waited == {}, f"{panel.name}: waited out the timeout\n{summary}"
     _no_secret_in(result, keys)
 
 

@@ -13,11 +13,16 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from schemathesis.checks import CheckContext
+from schemathesis.config import ChecksConfig
+from schemathesis.core.failures import Failure
 from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import content_type_conformance
 
 from harness import contract
 from harness.openapi import (
@@ -147,11 +152,42 @@ def test_every_action_form_has_its_path(form: str, document: dict[str, Any]) -> 
     assert body["content"] == {
         FORM_BODY: {"schema": {"$ref": f"#/components/schemas/request.{form}"}}
     }
-    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
-    assert ok == {"anyOf": [{"$ref": f"#/components/schemas/response.{form}"},
-                            {"$ref": "#/components/schemas/response.error"}]}
-    default = operation["responses"]["default"]["content"]["application/json"]["schema"]
-    assert default == {"$ref": "#/components/schemas/response.error"}
+    answer = {"anyOf": [{"$ref": f"#/components/schemas/response.{form}"},
+                        {"$ref": "#/components/schemas/response.error"}]}
+    error = {"$ref": "#/components/schemas/response.error"}
+    responses = operation["responses"]
+    # Laravel panels answer a new order or refill with 201 Created (protocol-variants 2).
+    created = ["201"] if form in ("add", "refill") else []
+    assert list(responses) == ["200", *created, "default"]
+    for status in ("200", *created):
+        assert responses[status]["content"] == {
+            "application/json": {"schema": answer}, "text/html": {"schema": answer}}
+    assert responses["default"]["content"] == {
+        "application/json": {"schema": error}, "text/html": {"schema": error}}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "conforms"),
+    [("application/json", True), ("text/html; charset=UTF-8", True), ("text/plain", False)],
+)
+def test_schemathesis_accepts_json_labelled_as_php_labels_it(
+    document: dict[str, Any], content_type: str, conforms: bool
+) -> None:
+    # GEN-003 makes text/html labelling a SHOULD-level deviation: it must not fail a run.
+    schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config())
+    case = schema.find_operation_by_id("balance").Case(body={"key": "k", "action": "balance"})
+    response = schemathesis.Response(
+        status_code=200, headers={"content-type": [content_type]},
+        content=b'{"balance": "1.00", "currency": "USD"}',
+        request=requests.Request("POST", "http://panel.test/api/v2", data=case.body).prepare(),
+        elapsed=0.01, verify=True)
+    context = CheckContext(override=None, auth=None, headers=None, config=ChecksConfig(),
+                           transport_kwargs=None, response_checks=None)
+    if conforms:
+        content_type_conformance(context, response, case)
+    else:
+        with pytest.raises(Failure, match="Undocumented Content-Type"):
+            content_type_conformance(context, response, case)
 
 
 def test_operation_ids_are_unique(document: dict[str, Any]) -> None:

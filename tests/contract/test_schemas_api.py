@@ -222,7 +222,11 @@ def test_clauses_load_in_file_order_as_frozen_values(tmp_path: Path) -> None:
 
 
 def test_tmp_clauses_also_satisfy_the_repository_clause_schema(tmp_path: Path) -> None:
-    source, _ = _write(tmp_path, CLAUSES_YAML)
+    # The repository's schema also wants evidence or a safety basis on every clause.
+    based = CLAUSES_YAML.replace(
+        "    needs:", "    basis: safety\n    reason: Money is at stake in this clause.\n    needs:"
+    )
+    source, _ = _write(tmp_path, based)
     assert list(contract.clauses(source)) == ["BAL-001", "ADD-003"]
 
 

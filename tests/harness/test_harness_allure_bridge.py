@@ -1,11 +1,13 @@
-"""Allure results of a harness run: each test labelled with its clauses, area and severity, and
-its exchanges attached, redacted, bounded; the bridge only exists when Allure is writing."""
+"""Allure results of a harness run: each test labelled with its clauses, area and severity, the
+root cause of the clauses it left blocked and the waiver excusing its failure, and its exchanges
+attached, redacted, bounded; the bridge only exists when Allure is writing."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -16,9 +18,11 @@ from fakepanel import KEY, SECOND_KEY, Defects, FakePanel, serve
 from harness.allure_bridge import MAX_ATTACHMENTS, AllureBridge, allure_active, severity_of
 from harness.client import Exchange, RawResponse, SentRequest
 from harness.config import PanelConfig
+from harness.judge import Judge
 from harness.plugin import SUITE_DIR
 from harness.redaction import Secret
 from harness.session import HarnessRun
+from harness.waivers import utc_today
 
 pytest_plugins = ["pytester"]
 
@@ -246,3 +250,60 @@ def test_the_bridge_is_registered_only_with_alluredir(clean: pytest.Pytester,
                                              f"--alluredir={tmp_path / 'allure'}")
     without.stdout.fnmatch_lines(["*BRIDGE False*"])
     with_dir.stdout.fnmatch_lines(["*BRIDGE True*"])
+
+
+# ---------------------------------------------------------------------------------------------
+# root causes and waivers
+
+
+def test_a_test_that_left_clauses_blocked_names_their_root_cause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bridge, recorder = bridge_and_recorder(monkeypatch)
+    item = Item((Mark(("ISO-001", "ISO-002", "ISO-003")),))
+    judge = Judge(bridge.run.book, bridge.run.registry, "t.py::test_iso", _cited(item))
+    bridge.run.judge = judge  # what the plugin's setup wrapper does before the bridge's setup
+    bridge.pytest_runtest_setup(item)  # type: ignore[arg-type]
+    judge.blocked("ISO-001", "AUTH-002")
+    judge.blocked("ISO-002", "AUTH-002", "any key reads the first account")
+    judge.blocked("ISO-003", "CANCEL-001")
+    finish(bridge, item)
+    assert [lb for lb in recorder.labels if lb[0] in ("blocked_by", "tag")] == [
+        ("tag", "ISO"), ("blocked_by", "AUTH-002"), ("tag", "blocked by AUTH-002"),
+        ("blocked_by", "CANCEL-001"), ("tag", "blocked by CANCEL-001"),
+    ]
+
+    recorder.labels.clear()
+    bridge.run.judge = Judge(bridge.run.book, bridge.run.registry, "t.py::next", ("ISO-001",))
+    bridge.pytest_runtest_setup(item)  # type: ignore[arg-type]
+    finish(bridge, item)
+    assert not [lb for lb in recorder.labels if lb[0] == "blocked_by"]  # nothing blocked here
+
+
+def _cited(item: Item) -> tuple[str, ...]:
+    return tuple(cid for mark in item.iter_markers("clause") for cid in mark.args)
+
+
+def test_allure_labels_a_test_failed_on_a_waived_clause(clean: pytest.Pytester,
+                                                        tmp_path: Path) -> None:
+    allure = tmp_path / "allure"
+    waivers = tmp_path / "waivers.yaml"
+    expires = utc_today() + timedelta(days=30)
+    waivers.write_text(f"waivers:\n  - {{clause: AUTH-002, reason: r, expires: {expires}}}\n",
+                       encoding="utf-8")
+    with serve(FakePanel(defects=Defects(accept_any_key=True))) as url:
+        result = clean.runpytest_inprocess(
+            str(SUITE_DIR), f"--panel-url={url}", f"--panel-key={KEY}",
+            "--panel-request-rate=1000", "--panel-clause=AUTH-002", "--panel-clause=GEN-001",
+            f"--alluredir={allure}", f"--panel-waivers={waivers}",
+        )
+    assert result.ret == pytest.ExitCode.OK
+    found = results(allure)
+    wrong = [r for name, r in found.items() if name.startswith("test_wrong_key_is_refused")]
+    failed = [r for r in wrong if r["status"] == "failed"]
+    assert failed
+    assert all(labels(r, "waived") == ["AUTH-002"] for r in failed)
+    assert all("WAIVED AUTH-002" in labels(r, "tag") for r in failed)
+    # A test that passed needs no excuse, even on a waived clause.
+    assert all(labels(r, "waived") == [] for r in wrong if r["status"] == "passed")
+    assert labels(found["test_balance_over_a_form_post"], "waived") == []

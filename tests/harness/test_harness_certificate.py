@@ -14,7 +14,7 @@ import importlib.util
 import json
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +31,7 @@ from harness.config import PanelConfig
 from harness.redaction import Secret
 from harness.resources import schemas_dir
 from harness.session import HarnessRun
-from harness.verdicts import Verdict
+from harness.verdicts import Verdict, Waiver
 
 pytest_plugins = ["pytester"]
 
@@ -357,3 +357,57 @@ def test_an_unwritable_report_directory_stops_the_run_at_configure_time(
     assert "--panel-report (env PANEL_REPORT, ini panel_report): cannot write to" in errors
     assert "Traceback" not in errors
     assert KEY not in errors
+
+
+# ---------------------------------------------------------------------------------------------
+# root causes and waivers in the record
+
+
+def test_a_waived_run_is_certified_and_lists_what_was_excused() -> None:
+    run = make_run()
+    run.book.record("ADD-003", Verdict.FAIL, test="t.py::test_min", message="min ignored")
+    run.book.record_blocked("ADD-004", by="ADD-003", test="t.py::test_min")
+    run.book.record("GEN-001", Verdict.PASS, test="t.py::test_post")
+    run.book.waive([Waiver("ADD-003", "fixed in v3", date(2099, 12, 31)),
+                    Waiver("GEN-001", "not needed", date(2099, 12, 31))],
+                   today=date(2026, 3, 15))
+    record = build_certificate(run, exit_status=0)
+    report_schema().validate(record)
+    assert record["certified"] is True
+    assert record["verdict"] == "CERTIFIED: no MUST clause failed (1 waived: ADD-003)"
+    assert record["failed_must"] == []
+    assert record["waivers"] == [
+        {"clause": "ADD-003", "reason": "fixed in v3", "expires": "2099-12-31",
+         "status": "applied", "verdict": "WAIVED"},
+        {"clause": "GEN-001", "reason": "not needed", "expires": "2099-12-31",
+         "status": "stale", "verdict": "PASS"},
+    ]
+    rows = {row["id"]: row for row in record["clauses"]}
+    assert record["root_causes"] == [
+        {"clause": "ADD-003", "level": "MUST", "title": contract.clauses()["ADD-003"].title,
+         "verdict": "WAIVED", "reason": rows["ADD-003"]["reason"], "blocked": ["ADD-004"]},
+    ]
+    assert rows["ADD-003"]["observations"] == {"PASS": 0, "NON-STRICT": 0, "FAIL": 1, "N/A": 0}
+    assert rows["ADD-004"]["blocked_by"] == "ADD-003"
+    assert record["counts"]["total"]["WAIVED"] == 1
+
+
+def test_the_schema_refuses_a_waived_verdict_that_contradicts_its_waiver() -> None:
+    """The report schema ties the parts together: an applied waiver means a WAIVED clause, a
+    stale one a clause that is not WAIVED, and only an N/A clause can name a blocker."""
+    run = make_run()
+    run.book.record("ADD-003", Verdict.FAIL, test="t", message="m")
+    run.book.waive([Waiver("ADD-003", "r", date(2099, 12, 31))], today=date(2026, 3, 15))
+    record = build_certificate(run, exit_status=0)
+    report_schema().validate(record)
+    validator = report_schema()
+    record["waivers"][0]["verdict"] = "FAIL"
+    assert not validator.is_valid(record)
+    record["waivers"][0].update(status="stale", verdict="WAIVED")
+    assert not validator.is_valid(record)
+    record["waivers"][0].update(status="applied")
+    row = next(r for r in record["clauses"] if r["id"] == "GEN-001")
+    row["blocked_by"] = "ADD-003"  # GEN-001 is N/A: it may name a blocker
+    assert validator.is_valid(record)
+    row["verdict"] = "PASS"
+    assert not validator.is_valid(record)

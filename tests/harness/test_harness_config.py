@@ -7,21 +7,26 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fakepanel import FakePanel, serve
 
 from harness.config import (
     DEFAULT_ORDER_TIMEOUT,
     DEFAULT_REQUEST_RATE,
+    LIVE_EXAMPLES,
     OPTIONS,
     Mode,
     PanelConfig,
     build,
     display_url,
+    known_profiles,
     resolve_values,
 )
 
 pytest_plugins = ["pytester"]
 
 URL = "https://panel.example/api/v2"
+KEY = "config-key-0001"  # keys shorter than 8 characters are refused (see below)
+TOKEN = "config-token-0001"
 
 
 def config_from(cli: dict[str, str | list[str]] | None = None, env: dict[str, str] | None = None,
@@ -43,11 +48,11 @@ def test_every_option_has_a_flag_an_env_twin_and_an_ini_twin() -> None:
 
 
 def test_without_a_url_there_is_no_config() -> None:
-    assert config_from(env={"PANEL_KEY": "k"}, ini={"panel_max_spend": "5"}) is None
+    assert config_from(env={"PANEL_KEY": KEY}, ini={"panel_max_spend": "5"}) is None
 
 
 def test_defaults() -> None:
-    config = config_from(cli={"panel_url": URL, "panel_key": "k"})
+    config = config_from(cli={"panel_url": URL, "panel_key": KEY})
     assert config is not None
     assert config.max_spend == Decimal(0)
     assert config.profile == "auto"
@@ -58,7 +63,7 @@ def test_defaults() -> None:
     assert config.request_rate == DEFAULT_REQUEST_RATE
     assert config.clauses == ()
     assert config.seed == 7
-    assert config.examples == 20
+    assert config.examples == LIVE_EXAMPLES  # a live panel (no control API)
 
 
 @pytest.mark.parametrize(
@@ -75,14 +80,14 @@ def test_defaults() -> None:
 def test_precedence_is_cli_then_env_then_ini_then_default(
     cli: dict[str, str], env: dict[str, str], ini: dict[str, str], expected: str
 ) -> None:
-    config = config_from({"panel_url": URL, "panel_key": "k", **cli}, env, ini)
+    config = config_from({"panel_url": URL, "panel_key": KEY, **cli}, env, ini)
     assert config is not None
     assert config.max_spend == Decimal(expected)
 
 
 def test_the_url_itself_follows_precedence_from_env_and_ini() -> None:
-    from_env = config_from(env={"PANEL_URL": URL, "PANEL_KEY": "k"})
-    from_ini = config_from(ini={"panel_url": "http://127.0.0.1:9/api/v2", "panel_key": "k"})
+    from_env = config_from(env={"PANEL_URL": URL, "PANEL_KEY": KEY})
+    from_ini = config_from(ini={"panel_url": "http://127.0.0.1:9/api/v2", "panel_key": KEY})
     assert from_env is not None
     assert from_env.url == URL
     assert from_ini is not None
@@ -90,7 +95,7 @@ def test_the_url_itself_follows_precedence_from_env_and_ini() -> None:
 
 
 def test_money_is_decimal_and_the_config_is_frozen() -> None:
-    config = config_from(cli={"panel_url": URL, "panel_key": "k", "panel_max_spend": "0.10"})
+    config = config_from(cli={"panel_url": URL, "panel_key": KEY, "panel_max_spend": "0.10"})
     assert config is not None
     assert config.max_spend == Decimal("0.10")
     assert isinstance(config.max_spend, Decimal)
@@ -109,7 +114,7 @@ def test_money_is_decimal_and_the_config_is_frozen() -> None:
 def test_bad_values_name_where_they_came_from(
     source: str, value: str, origin: str, fragment: str
 ) -> None:
-    cli = {"panel_url": URL, "panel_key": "k"}
+    cli = {"panel_url": URL, "panel_key": KEY}
     env: dict[str, str] = {}
     ini: dict[str, str | list[str]] = {}
     if source == "cli":
@@ -142,7 +147,7 @@ def test_bad_values_name_where_they_came_from(
     ],
 )
 def test_invalid_values_are_usage_errors(option: str, value: str, fragment: str) -> None:
-    cli = {"panel_url": URL, "panel_key": "k", option: value}
+    cli = {"panel_url": URL, "panel_key": KEY, option: value}
     with pytest.raises(pytest.UsageError, match=r"^--panel-") as info:
         config_from(cli)
     assert fragment in str(info.value)
@@ -153,10 +158,11 @@ def test_secret_values_are_never_repeated_in_messages() -> None:
         config_from({"panel_url": URL, "panel_key": " s3cr3t-key "})
     assert "s3cr3t" not in str(info.value)
     with pytest.raises(pytest.UsageError) as same:
-        config_from({"panel_url": URL, "panel_key": "s3cr3t", "panel_second_key": "s3cr3t"})
+        config_from({"panel_url": URL, "panel_key": "s3cr3t-key", "panel_second_key": "s3cr3t-key"})
+    assert "must differ from the main key" in str(same.value)
     assert "s3cr3t" not in str(same.value)
     with pytest.raises(pytest.UsageError) as url:
-        config_from({"panel_url": "ftp://user:s3cr3t@host/x?key=s3cr3t", "panel_key": "k"})
+        config_from({"panel_url": "ftp://user:s3cr3t@host/x?key=s3cr3t", "panel_key": KEY})
     assert "s3cr3t" not in str(url.value)
 
 
@@ -164,7 +170,7 @@ def test_a_key_is_required_unless_a_control_api_can_mint_one() -> None:
     with pytest.raises(pytest.UsageError, match="needs --panel-key"):
         config_from({"panel_url": URL})
     minted = config_from({"panel_url": URL, "panel_control_url": "http://127.0.0.1:1/_mock",
-                          "panel_control_token": "t"})
+                          "panel_control_token": TOKEN})
     assert minted is not None
     assert minted.key is None
     assert minted.mode is Mode.CONTROLLED
@@ -172,21 +178,21 @@ def test_a_key_is_required_unless_a_control_api_can_mint_one() -> None:
 
 def test_control_url_and_token_go_together() -> None:
     with pytest.raises(pytest.UsageError, match="go together"):
-        config_from({"panel_url": URL, "panel_key": "k",
+        config_from({"panel_url": URL, "panel_key": KEY,
                      "panel_control_url": "http://127.0.0.1:1/_mock"})
     with pytest.raises(pytest.UsageError, match="go together"):
-        config_from({"panel_url": URL, "panel_key": "k"}, {"PANEL_CONTROL_TOKEN": "t"})
+        config_from({"panel_url": URL, "panel_key": KEY}, {"PANEL_CONTROL_TOKEN": TOKEN})
 
 
 def test_no_control_url_means_black_box_even_for_the_mock() -> None:
-    config = config_from({"panel_url": "http://127.0.0.1:8080/api/v2", "panel_key": "k"})
+    config = config_from({"panel_url": "http://127.0.0.1:8080/api/v2", "panel_key": KEY})
     assert config is not None
     assert config.control_url is None
     assert config.mode is Mode.BLACK_BOX
 
 
 def test_clause_selection_by_id_and_glob() -> None:
-    config = config_from({"panel_url": URL, "panel_key": "k",
+    config = config_from({"panel_url": URL, "panel_key": KEY,
                           "panel_clauses": ["ADD-*", "status-003"]})
     assert config is not None
     assert config.clauses == ("ADD-*", "STATUS-003")
@@ -194,10 +200,10 @@ def test_clause_selection_by_id_and_glob() -> None:
     assert config.selects("STATUS-003")
     assert not config.selects("STATUS-004")
     assert not config.selects("MADD-001")
-    env = config_from({"panel_url": URL, "panel_key": "k"}, {"PANEL_CLAUSES": "GEN-*, ERR-001"})
+    env = config_from({"panel_url": URL, "panel_key": KEY}, {"PANEL_CLAUSES": "GEN-*, ERR-001"})
     assert env is not None
     assert env.clauses == ("GEN-*", "ERR-001")
-    everything = config_from({"panel_url": URL, "panel_key": "k"})
+    everything = config_from({"panel_url": URL, "panel_key": KEY})
     assert everything is not None
     assert everything.selects("HOOK-002")
 
@@ -223,29 +229,31 @@ def test_pytest_reads_cli_env_and_ini_together(
     for spec in OPTIONS:
         monkeypatch.delenv(spec.env, raising=False)
     monkeypatch.setenv("PANEL_REQUEST_RATE", "7")
-    pytester.makeini(
-        "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-        "panel_url = http://127.0.0.1:9/api/v2\npanel_key = ini-key\n"
-        "panel_max_spend = 1.5\npanel_request_rate = 2\npanel_clauses = ADD-* GEN-001\n"
-    )
-    pytester.makepyfile(
-        # A name no module of the outer run has (test modules are imported by basename).
-        test_inner_resolved_config="""
-        from decimal import Decimal
-        from harness.session import RUN_KEY
+    # A panel that takes the ini's key: pre-flight checks it before the test runs.
+    with serve(FakePanel(balances={"ini-key-0001": Decimal(10)})) as url:
+        pytester.makeini(
+            "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+            f"panel_url = {url}\npanel_key = ini-key-0001\n"
+            "panel_max_spend = 1.5\npanel_request_rate = 2\npanel_clauses = ADD-* GEN-001\n"
+        )
+        pytester.makepyfile(
+            # A name no module of the outer run has (test modules are imported by basename).
+            test_inner_resolved_config=f"""
+            from decimal import Decimal
+            from harness.session import RUN_KEY
 
-        def test_config(pytestconfig):
-            config = pytestconfig.stash[RUN_KEY].config
-            assert config.url == "http://127.0.0.1:9/api/v2"
-            assert config.key.reveal() == "ini-key"
-            assert config.max_spend == Decimal("1.5")
-            assert config.request_rate == 7.0          # env beats ini
-            assert config.order_timeout == 3.0         # cli
-            assert config.clauses == ("ADD-*", "GEN-001")
-        """
-    )
-    result = pytester.runpytest_inprocess("test_inner_resolved_config.py",
-                                          "--panel-order-timeout=3")
+            def test_config(pytestconfig):
+                config = pytestconfig.stash[RUN_KEY].config
+                assert config.url == "{url}"
+                assert config.key.reveal() == "ini-key-0001"
+                assert config.max_spend == Decimal("1.5")
+                assert config.request_rate == 7.0          # env beats ini
+                assert config.order_timeout == 3.0         # cli
+                assert config.clauses == ("ADD-*", "GEN-001")
+            """
+        )
+        result = pytester.runpytest_inprocess("test_inner_resolved_config.py",
+                                              "--panel-order-timeout=3")
     result.assert_outcomes(passed=1)
 
 
@@ -256,7 +264,7 @@ def test_pytest_reports_a_bad_value_as_a_usage_error(
         monkeypatch.delenv(spec.env, raising=False)
     monkeypatch.setenv("PANEL_MAX_SPEND", "lots")
     result = pytester.runpytest_inprocess("--panel-url=http://127.0.0.1:9/api/v2",
-                                          "--panel-key=k")
+                                          f"--panel-key={KEY}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*environment variable PANEL_MAX_SPEND*decimal amount*"])
 
@@ -275,16 +283,16 @@ def test_pytest_reports_a_bad_value_as_a_usage_error(
 def test_politeness_default_depends_on_whether_the_panel_is_on_loopback(
     url: str, expected: float
 ) -> None:
-    config = config_from(cli={"panel_url": url, "panel_key": "k"})
+    config = config_from(cli={"panel_url": url, "panel_key": KEY})
     assert config is not None
     assert config.request_rate == expected
-    explicit = config_from(cli={"panel_url": url, "panel_key": "k", "panel_request_rate": "2"})
+    explicit = config_from(cli={"panel_url": url, "panel_key": KEY, "panel_request_rate": "2"})
     assert explicit is not None
     assert explicit.request_rate == 2.0
 
 
 def test_panel_report_is_a_directory_path_from_any_source() -> None:
-    base = {"panel_url": URL, "panel_key": "k"}
+    base = {"panel_url": URL, "panel_key": KEY}
     absent = config_from(cli=base)
     assert absent is not None
     assert absent.report_dir is None
@@ -299,3 +307,70 @@ def test_panel_report_is_a_directory_path_from_any_source() -> None:
     assert ini.report_dir == Path("out/ini")
     with pytest.raises(pytest.UsageError, match=r"^environment variable PANEL_REPORT: .*path"):
         config_from(cli=base, env={"PANEL_REPORT": "   "})
+
+
+# ---------------------------------------------------------------------------------------------
+# what can be refused before the first request
+
+
+@pytest.mark.parametrize("option", ["panel_key", "panel_second_key", "panel_control_token"])
+def test_a_secret_too_short_to_redact_safely_is_refused_without_showing_it(option: str) -> None:
+    base: dict[str, str | list[str]] = {
+        "panel_url": URL, "panel_key": KEY, "panel_control_url": "http://127.0.0.1:1/_mock",
+        "panel_control_token": TOKEN}
+    with pytest.raises(pytest.UsageError) as info:
+        config_from({**base, option: "Invalid"})  # 7 characters: an ordinary word
+    message = str(info.value)
+    assert message.startswith(f"--{option.replace('_', '-')}: is too short")
+    assert "at least 8 characters" in message
+    assert "Invalid" not in message
+    assert config_from({**base, option: "Invalid1"}) is not None  # 8 will do
+
+
+def test_an_unknown_profile_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(pytest.UsageError) as info:
+        config_from({"panel_url": URL, "panel_key": KEY, "panel_profile": "smmhubb"})
+    message = str(info.value)
+    assert message.startswith("--panel-profile: unknown dialect (did you mean 'smmhub'?); known: ")
+    for name in ("auto", "reference", "perfectpanel", "smmhub", "smartpanel"):
+        assert name in message
+    assert known_profiles()[0] == "auto"
+    assert set(known_profiles()) >= {"reference", "smmhub", "extended", "smmserver"}
+    for given, expected in (("smmhub", "smmhub"), ("SmmHub", "smmhub"), ("AUTO", "auto")):
+        config = config_from({"panel_url": URL, "panel_key": KEY, "panel_profile": given})
+        assert config is not None
+        assert config.profile == expected
+
+
+def test_a_clause_pattern_matching_no_clause_is_refused() -> None:
+    with pytest.raises(pytest.UsageError) as info:
+        config_from({"panel_url": URL, "panel_key": KEY, "panel_clauses": ["GEN-*", "ADD-99*"]})
+    message = str(info.value)
+    assert message.startswith("--panel-clause: 'ADD-99*' matches no clause of schemas/clauses.yaml")
+    assert "areas: GEN, ERR, AUTH" in message
+    with pytest.raises(pytest.UsageError, match=r"'ADD-999' matches no clause.*close ids: ADD-"):
+        config_from({"panel_url": URL, "panel_key": KEY, "panel_clauses": ["ADD-999"]})
+    config = config_from({"panel_url": URL, "panel_key": KEY, "panel_clauses": ["add-00?"]})
+    assert config is not None
+    assert config.clauses == ("ADD-00?",)
+
+
+def test_pytest_refuses_a_bad_profile_and_an_empty_selection_before_any_request(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for spec in OPTIONS:
+        monkeypatch.delenv(spec.env, raising=False)
+    panel = FakePanel()
+    with serve(panel) as url:
+        profile = pytester.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}",
+                                               "--panel-profile=smmhubb")
+        clause = pytester.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}",
+                                              "--panel-clause=ADD-99*")
+    for result, fragment in ((profile, "unknown dialect (did you mean 'smmhub'?)"),
+                             (clause, "'ADD-99*' matches no clause")):
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        errors = "\n".join(result.errlines)
+        assert fragment in errors
+        assert "exit status 5" not in "\n".join(result.outlines) + errors
+        assert "CERTIFIED" not in "\n".join(result.outlines)
+    assert panel.actions == []  # refused before the first request

@@ -1,14 +1,19 @@
 """The plugin as users run it, through pytester: inert by default, the whole suite from an empty
-directory, per-clause verdicts, and an exit status that only a failed MUST clause sets."""
+directory, per-clause verdicts, and an exit status that only a failed MUST clause sets (not a
+waived one); blocked clauses grouped under their root cause."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fakepanel import KEY, SECOND_KEY, Defects, FakePanel, serve
 
 from harness.plugin import SUITE_DIR
+from harness.waivers import utc_today
 
 pytest_plugins = ["pytester"]
 
@@ -69,15 +74,19 @@ def test_a_failed_must_clause_fails_the_run_with_evidence(clean: pytest.Pytester
     with serve(FakePanel(defects=Defects(unknown_action_html=True))) as url:
         result = run(clean, url, "--panel-clause=ERR-005")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert verdict(result, "ERR-005") == "FAIL"
+    # One defect, one failure: the HTML page is GEN-002's failure; ERR-005, which could not
+    # be judged on it, is blocked by GEN-002 and grouped under it.
     assert verdict(result, "GEN-002") == "FAIL"
+    assert verdict(result, "ERR-005") == "N/A"
     result.stdout.fnmatch_lines([
-        "*ERR-005 an unknown action is refused: expected an error envelope*",
+        "*GEN-002 every answer is JSON: body is not JSON*",
+        "ERR-005 * N/A * blocked by GEN-002*",
+        "  GEN-002 FAIL — blocked: ERR-005",
         "evidence (keys redacted):",
-        "--- ERR-005 An unknown action gets the error envelope",
+        "--- GEN-002 Every response body is JSON",
         "*action=no_such_action*",
         "*HTTP 200 text/html*<html>500 oops</html>*",
-        "NOT CERTIFIED: 2 MUST clause(s) failed",
+        "NOT CERTIFIED: 1 MUST clause(s) failed",
     ])
 
 
@@ -164,3 +173,158 @@ def test_unknown_clauses_are_refused(clean: pytest.Pytester) -> None:
                                            "test_inner_typo.py")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown clause(s) ADD-999*"])
+
+
+# ---------------------------------------------------------------------------------------------
+# waivers and root causes, end to end
+
+
+def waiver_file(folder: Path, clause: str, expires: date, reason: str = "fix due in v3") -> Path:
+    path = folder / "waivers.yaml"
+    path.write_text(f"waivers:\n  - clause: {clause}\n    reason: {reason}\n"
+                    f"    expires: {expires.isoformat()}\n"
+                    f"  - clause: GEN-001\n    reason: was flaky\n    expires: 2099-01-01\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_a_waived_failure_is_waived_everywhere_and_the_run_exits_0(
+    clean: pytest.Pytester, tmp_path: Path
+) -> None:
+    waivers = waiver_file(tmp_path, "AUTH-002", utc_today() + timedelta(days=30))
+    report = tmp_path / "report"
+    with serve(FakePanel(defects=Defects(accept_any_key=True))) as url:
+        result = run(clean, url, "--panel-clause=AUTH-002", "--panel-clause=GEN-001",
+                     f"--panel-waivers={waivers}", f"--panel-report={report}")
+    output = "\n".join(result.outlines)
+    assert result.ret == pytest.ExitCode.OK, output
+    assert verdict(result, "AUTH-002") == "WAIVED"
+    assert verdict(result, "GEN-001") == "PASS"
+    result.stdout.fnmatch_lines([
+        "AUTH-002 * MUST * WAIVED * waived until * (fix due in v3); was FAIL: *",
+        "root causes (each failure once, with the clauses it blocked):",
+        "  AUTH-002 WAIVED",
+        "--- AUTH-002 * (WAIVED)",
+        "waivers (--panel-waivers):",
+        "  AUTH-002 WAIVED until *: fix due in v3",
+        "  GEN-001 waiver is stale: the clause ended PASS, nothing to excuse *",
+        "note: the * failed test(s) failed only on waived clauses: the run exits 0",
+        "CERTIFIED: no MUST clause failed (1 waived: AUTH-002)",
+    ])
+    assert result.parseoutcomes()["failed"] >= 1  # the tests did fail: the evidence stays
+    record = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    assert record["certified"] is True
+    assert record["run"]["exit_status"] == 0
+    assert record["failed_must"] == []
+    assert [(w["clause"], w["status"]) for w in record["waivers"]] == [
+        ("AUTH-002", "applied"), ("GEN-001", "stale")]
+    assert next(c for c in record["clauses"] if c["id"] == "AUTH-002")["verdict"] == "WAIVED"
+    assert "| AUTH-002 | MUST | WAIVED |" in (report / "report.md").read_text(encoding="utf-8")
+    assert KEY not in output
+
+
+def test_an_expired_waiver_is_ignored_with_a_warning_and_the_run_fails(
+    clean: pytest.Pytester, tmp_path: Path
+) -> None:
+    waivers = waiver_file(tmp_path, "AUTH-002", utc_today() - timedelta(days=1))
+    with serve(FakePanel(defects=Defects(accept_any_key=True))) as url:
+        result = run(clean, url, "--panel-clause=AUTH-002", f"--panel-waivers={waivers}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert verdict(result, "AUTH-002") == "FAIL"
+    result.stdout.fnmatch_lines([
+        "*PytestConfigWarning: --panel-waivers * the waiver of AUTH-002 expired on * and is "
+        "ignored: a FAIL of AUTH-002 fails the run (fix due in v3)",
+        "  AUTH-002 waiver expired on * and was ignored (the clause ended FAIL): fix due in v3",
+        "NOT CERTIFIED: 1 MUST clause(s) failed",
+    ])
+
+
+def test_a_waiver_does_not_excuse_a_failure_on_another_clause(
+    clean: pytest.Pytester, tmp_path: Path
+) -> None:
+    waivers = waiver_file(tmp_path, "ERR-006", utc_today() + timedelta(days=30))
+    with serve(FakePanel(defects=Defects(accept_any_key=True))) as url:
+        result = run(clean, url, "--panel-clause=AUTH-002", f"--panel-waivers={waivers}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert verdict(result, "AUTH-002") == "FAIL"
+    result.stdout.fnmatch_lines(["  ERR-006 waiver is stale: the clause ended N/A*"])
+
+
+def test_a_bad_waiver_file_stops_the_run_before_it_starts(clean: pytest.Pytester,
+                                                         tmp_path: Path) -> None:
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("waivers:\n  - clause: AUTH-002\n    reason: ''\n    expires: soon\n",
+                   encoding="utf-8")
+    result = run(clean, "http://127.0.0.1:9/api/v2", f"--panel-waivers={bad}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = "\n".join(result.errlines)
+    assert "entry 1 (AUTH-002), field expires: must be an ISO date" in errors
+    assert "entry 1 (AUTH-002), field reason: must be a non-empty text" in errors
+    assert "Traceback" not in errors
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("waivers:\n  - {clause: AUTH-999, reason: r, expires: 2099-01-01}\n",
+                       encoding="utf-8")
+    result = run(clean, "http://127.0.0.1:9/api/v2", f"--panel-waivers={unknown}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*entry 1 (AUTH-999), field clause: 'AUTH-999' is not a clause*"])
+
+
+def test_blocked_clauses_are_na_and_grouped_under_their_root_cause(
+    clean: pytest.Pytester,
+) -> None:
+    clean.makepyfile(
+        test_inner_blocked="""
+        import pytest
+        from harness.checks import CheckFailure
+        from harness.judge import NotApplicable
+        from harness.verdicts import NaReason
+
+        @pytest.mark.clause("AUTH-002")
+        def test_wrong_key(panel):
+            raise CheckFailure("AUTH-002", "wrong key", "a wrong key read the balance")
+
+        @pytest.mark.clause("ISO-001", "ISO-002")
+        def test_isolation(panel):
+            raise NotApplicable(NaReason.BLOCKED, "any key reads the first account",
+                                blocked_by="AUTH-002")
+
+        @pytest.mark.clause("AUTH-004", "AUTH-005")
+        def test_wrong_key_add(panel, judge):
+            judge.blocked("AUTH-004", "AUTH-002")
+        """
+    )
+    with serve(FakePanel()) as url:
+        result = clean.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}",
+                                           "test_inner_blocked.py", "-rs")
+    result.assert_outcomes(passed=1, skipped=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert verdict(result, "AUTH-002") == "FAIL"
+    for clause in ("ISO-001", "ISO-002", "AUTH-004"):
+        assert verdict(result, clause) == "N/A"
+    assert verdict(result, "AUTH-005") == "PASS"
+    result.stdout.fnmatch_lines([
+        "AUTH-004 * N/A * blocked by AUTH-002",
+        "ISO-001 * N/A * blocked by AUTH-002: any key reads the first account",
+        "root causes (each failure once, with the clauses it blocked):",
+        "  AUTH-002 FAIL — blocked: AUTH-004, ISO-001, ISO-002",
+        "NOT CERTIFIED: 1 MUST clause(s) failed",
+        "*test_inner_blocked.py:*: N/A: blocked by AUTH-002: any key reads the first account",
+    ])
+
+
+def test_under_xdist_the_controller_applies_waivers_after_merging(
+    clean: pytest.Pytester, tmp_path: Path
+) -> None:
+    waivers = waiver_file(tmp_path, "AUTH-002", utc_today() + timedelta(days=30))
+    report = tmp_path / "report"
+    with serve(FakePanel(defects=Defects(accept_any_key=True))) as url:
+        result = run(clean, url, "--panel-clause=AUTH-002", "--panel-clause=GEN-001",
+                     f"--panel-waivers={waivers}", f"--panel-report={report}", "-n", "2")
+    output = "\n".join(result.outlines)
+    assert "smm-harness: workers: 2" in output
+    assert result.ret == pytest.ExitCode.OK, output
+    assert verdict(result, "AUTH-002") == "WAIVED"
+    assert output.count("CERTIFIED: no MUST clause failed (1 waived: AUTH-002)") == 1
+    assert "PytestConfigWarning" not in output  # nothing expired: no warning from any process
+    record = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    assert (record["certified"], record["run"]["exit_status"]) == (True, 0)

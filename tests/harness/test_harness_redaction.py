@@ -87,3 +87,43 @@ def test_no_output_of_a_whole_run_contains_a_key(
         assert secret not in output
         assert secret not in junit.read_text()
     assert any(KEY.encode() in body for body in panel.bodies)  # it was really sent
+
+
+# ---------------------------------------------------------------------------------------------
+# whole tokens only
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        # The review's traps: a short key inside words, a key that is a word of the answers.
+        ("k", "Checking your browser", "Checking your browser"),
+        ("Invalid", "Invalidated keys", "Invalidated keys"),
+        # A key standing alone, or bounded by punctuation, is always caught.
+        ("k3y-Value-99", "key=k3y-Value-99&action=balance",
+         f"key={REDACTED}&action=balance"),
+        ("k3y-Value-99", '{"error":"bad key k3y-Value-99."}', f'{{"error":"bad key {REDACTED}."}}'),
+        ("k3y-Value-99", "key_k3y-Value-99_end", f"key_{REDACTED}_end"),
+        ("k3y-Value-99", "k3y-Value-99k3y-Value-99", "k3y-Value-99k3y-Value-99"),  # one token
+        # A key that starts or ends with punctuation delimits itself on that side.
+        ("-k3y.Value-", "x-k3y.Value-y", f"x{REDACTED}y"),
+    ],
+)
+def test_only_whole_tokens_are_redacted(key: str, text: str, expected: str) -> None:
+    assert scrub(text, [Secret(key, "main key")]) == expected
+
+
+def test_url_encoded_spellings_stay_redacted_as_tokens() -> None:
+    secret = Secret("p@ss+word/12", "main key")
+    text = "raw p@ss+word/12, plus p%40ss%2Bword%2F12, quote p%40ss%2Bword/12; Xp%40ss%2Bword%2F12"
+    assert scrub(text, [secret]) == (f"raw {REDACTED}, plus {REDACTED}, quote {REDACTED}; "
+                                     "Xp%40ss%2Bword%2F12")
+
+
+def test_scrubbing_twice_changes_nothing_more() -> None:
+    """Text is scrubbed by the client, then by the certificate: even a key spelled like the
+    placeholder's word leaves one placeholder."""
+    secret = Secret("redacted", "main key")
+    once = scrub("key redacted here", [secret])
+    assert once == f"key {REDACTED} here"
+    assert scrub(once, [secret]) == once

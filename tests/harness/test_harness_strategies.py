@@ -246,7 +246,10 @@ def test_malformed_orders_break_the_schema_or_the_catalogue(order: MalformedOrde
         assert _breaks_the_contract(order), order
     else:
         longest = max(len(v) for _, v in order.params)
-        assert order.defect == "extra unknown field" or longest >= strategies.OVERSIZED
+        # Tolerated: an extra field, an oversized field, or a link that is no URL (a panel
+        # may serve any text as the link; one seed alone asks for a URL).
+        assert (order.defect in ("extra unknown field", "link not a URL")
+                or longest >= strategies.OVERSIZED)
         assert order.price is not None
         assert order.worst_case >= order.price
     assert order.clause in contract.clauses()
@@ -260,7 +263,7 @@ KINDS = {"missing service": "2", "missing link": "2", "missing quantity": "2",
          "unknown service": "2", "service not a number": "2", "link not a URL": "2",
          "drip-feed runs not a positive integer": "1", "extra unknown field": "2",
          "oversized link": "2", "oversized comments": "7"}
-TOLERATED = ("extra unknown field", "oversized link", "oversized comments")
+TOLERATED = ("extra unknown field", "oversized link", "oversized comments", "link not a URL")
 
 
 def _only(service_id: str) -> Catalog:

@@ -120,6 +120,15 @@ def test_the_example_itself_is_valid() -> None:
     assert [s.name for s in scenario.steps] == ["place an order", "read it"]
 
 
+def test_a_request_may_be_asked_again_after_the_clock_moves() -> None:
+    text = VALID.replace("    action: status",
+                         "    action: status\n    on_refusal: {advance: {seconds: '86460'}}")
+    read = load_scenario(text, "example.yaml", expected_name="example").steps[1]
+    assert isinstance(read, RequestStep)
+    assert read.on_refusal_advance is not None
+    assert read.on_refusal_advance.literal == "86460"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "pointer", "message"),
     [
@@ -186,6 +195,12 @@ def test_the_example_itself_is_valid() -> None:
          "the fact 'rate_limit' needs 'rate-limit'"),
         ("    action: status", "    action: status\n    repeat: {count: '0 *', until: error}",
          "/steps/1/repeat/count", "ends too early"),
+        ("    action: add", "    action: add\n    on_refusal: {advance: {seconds: '60'}}",
+         "/steps/0/on_refusal", "an add is never sent twice"),
+        ("    action: status", "    action: status\n    on_refusal: {advance: {seconds: '${x}'}}",
+         "/steps/1/on_refusal/advance/seconds", "unknown name 'x'"),
+        ("    action: status", "    action: status\n    on_refusal: {advance: 60}",
+         "/steps/1/on_refusal/advance", "is not of type 'object'"),
     ],
 )
 def test_invalid_scenarios_are_refused_naming_file_and_pointer(

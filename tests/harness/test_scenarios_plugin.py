@@ -199,10 +199,11 @@ def test_a_broken_scenario_file_is_a_collection_error_naming_file_and_pointer(
         encoding="utf-8",
     )
     monkeypatch.setattr(scenarios.collect, "scenario_folder", lambda: folder)
-    result = clean.runpytest_inprocess(
-        str(folder), "--panel-url=http://127.0.0.1:9/api/v2", "--panel-key=unused-key",
-        "-p", "no:cacheprovider",
-    )
+    with serve(FakePanel()) as url:  # a panel that passes pre-flight (it runs before collection)
+        result = clean.runpytest_inprocess(
+            str(folder), f"--panel-url={url}", f"--panel-key={FAKE_KEY}",
+            "-p", "no:cacheprovider",
+        )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR collecting*broken.yaml*",

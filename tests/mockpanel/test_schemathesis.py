@@ -6,6 +6,9 @@ case lands on the one real endpoint, ``/api/v2``; the tests below check that rat
 it. Generated keys would only ever meet ``Invalid API key``, so each case carries the fixture
 tenant's real key and reaches the action's own code. A run is honest only if it ran: every
 operation must have been exercised and every request must appear in the mock's journal.
+
+This is Schemathesis from Python; ``test_st_run.py`` runs the ``st`` CLI with the shipped
+configuration and hooks, as README shows it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from harness.openapi import API_PATH, build_openapi
+from harness.schemathesis_refusal import smm_refusal
 from mockpanel.profiles import PROFILES
 from mockpanel.pytest_plugin import MockPanelHandle
 
 # Per operation and profile: 10 operations x 10 profiles x this stays well under a minute.
 EXAMPLES_PER_OPERATION = 6
-CHECKS = [not_a_server_error, response_schema_conformance]
+# The checks of harness/schemathesis.toml that judge one answer: server errors, the response
+# schemas, and the protocol's refusals (HTTP 200 with the error envelope, or a 4xx).
+CHECKS = [not_a_server_error, response_schema_conformance, smm_refusal]
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +76,8 @@ def _exercise(
         assert sent_type.split(";")[0] == profile.wire.content_type.split(";")[0]
         if "json" not in sent_type:
             # SmartPanel-style panels print JSON under PHP's default text/html; clients parse
-            # it as JSON anyway. Schemathesis skips bodies of non-JSON media types, so we
-            # relabel it to have the body validated instead of silently passing.
+            # it as JSON anyway. Without the shipped hooks' text/html deserializer Schemathesis
+            # skips such bodies, so we relabel it to have the body validated.
             response.headers["content-type"] = ["application/json"]
         try:
             case.validate_response(response, checks=CHECKS)
