@@ -31,6 +31,7 @@ from harness.tally import RequestTally
 
 __all__ = [
     "CACHE_KEY",
+    "STRICTEST_LIMIT",
     "UNKNOWN_TEST",
     "Plan",
     "PlanPlugin",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 CACHE_KEY = "smm_harness/requests"
+STRICTEST_LIMIT = 60
+"""Requests a minute of the strictest limit the seeds publish (seed 002): the duration is also
+given at this pace while the run knows no limit of the panel (none advertised, none seen)."""
 UNKNOWN_TEST = 3
 """Requests assumed for a test that neither the last run nor the estimates know (a new test, a
 user's own scenario): about what a test of the suite sends."""
@@ -100,6 +104,8 @@ class Plan:
     spend: Decimal
     spend_basis: str
     waits_for_orders: bool
+    limit_known: bool = True
+    """Whether the pace reflects a limit of the panel (advertised, or seen in its answers)."""
 
     @property
     def seconds(self) -> float:
@@ -107,6 +113,10 @@ class Plan:
 
     def line(self) -> str:
         waits = "; order lifecycles come on top" if self.waits_for_orders else ""
+        strictest = advertised_pace(STRICTEST_LIMIT)
+        if not self.limit_known and self.pace > strictest:
+            waits += (f" (no limit of the panel known yet: at {STRICTEST_LIMIT}/min, a limit "
+                      f"live panels publish, about {_duration(self.requests / strictest)})")
         return (
             f"smm-harness: plan: {self.tests} tests, about {self.requests} requests "
             f"({self.source}), about {_duration(self.seconds)} at {_rate(self.pace)}{waits}; "
@@ -158,6 +168,8 @@ def make_plan(
         spend=spend,
         spend_basis=basis,
         waits_for_orders=config.mode is Mode.BLACK_BOX and config.max_spend > 0,
+        limit_known=panel_pace is not None or config.rate_limit is not None
+        or config.mode is Mode.CONTROLLED,
     )
 
 
@@ -189,6 +201,7 @@ class PlanPlugin:
         self.config = config
         self.tally = tally
         self._pacer = pacer  # the run's harness.pacing.Pacer: its pace is the panel's limit
+        self._printed = False
 
     def _cache_slot(self) -> str:
         return f"{self.config.display_url} {run_kind(self.config)} {self.config.mode.value}"
@@ -205,16 +218,27 @@ class PlanPlugin:
 
     @pytest.hookimpl(trylast=True)  # after deselection: the items that will run
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is None or not session.items:
+        self._print(session.config, [item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        """Under pytest-xdist the controller collects nothing: every worker reports the same
+        test ids, and the first report makes the plan."""
+        config = getattr(node, "config", None)
+        if isinstance(config, pytest.Config) and not self._printed:
+            self._print(config, ids)
+
+    def _print(self, pytest_config: pytest.Config, nodeids: Sequence[str]) -> None:
+        reporter = pytest_config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or not nodeids:
             return
         pace = getattr(self._pacer, "pace", None)
         plan = make_plan(
-            self.config, [item.nodeid for item in session.items], sent=self.tally.total,
-            measured=self._measured(session.config),
+            self.config, nodeids, sent=self.tally.total, measured=self._measured(pytest_config),
             panel_pace=pace if isinstance(pace, float) else None,
         )
         reporter.write_line(plan.line())
+        self._printed = True
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Keep each test's count for the next run's plan, unless the run was cut short (an

@@ -45,6 +45,7 @@ from harness.schemathesis_panel import (
     SPEND_VARIABLE,
     PanelSession,
     PanelUnusable,
+    poster,
     settings,
 )
 from harness.schemathesis_refusal import FORM_MEDIA_TYPE, refused, smm_refusal
@@ -91,7 +92,8 @@ def after_load_schema(context: schemathesis.HookContext, schema: Any) -> None:
             f"document's paths add {API_PATH}"
         )
     key, cap = settings(os.environ)
-    _session = PanelSession.open(base + API_PATH, key, cap)
+    post = poster(schema.config.tls_verify_for())
+    _session = PanelSession.open(base + API_PATH, key, cap, post=post)
     print(f"SMM hooks: {len(_session.catalog.services)} services read with {KEY_VARIABLE}; "
           f"spend cap {cap} ({SPEND_VARIABLE})", file=sys.stderr)
     atexit.register(_closing, _session)

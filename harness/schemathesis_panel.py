@@ -11,8 +11,10 @@ with the default cap of 0 no ``add`` that could cost money reaches the panel.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -30,6 +32,7 @@ from harness.redaction import Secret, scrub
 from harness.strategies import order_examples, order_shape, orders, worst_case
 
 __all__ = [
+    "EXAMPLES_SHARE",
     "KEY_VARIABLE",
     "ORDER_SHARE",
     "SPEND_VARIABLE",
@@ -38,6 +41,7 @@ __all__ = [
     "Post",
     "lenient_int",
     "post_form",
+    "poster",
     "settings",
     "units_at_risk",
 ]
@@ -48,6 +52,9 @@ SPEND_VARIABLE: Final = "PANEL_MAX_SPEND"
 ORDER_SHARE: Final = Decimal("0.1")
 """The part of what is left under the cap one drawn order may cost: a run of any length keeps
 drawing real orders, each smaller than the last."""
+EXAMPLES_SHARE: Final = Decimal("0.5")
+"""The part of the cap the explicit examples (one order per service type) may cost together;
+the rest is for the orders the fuzzing phase draws."""
 TIMEOUT: Final = 30.0
 _LEADING_INT: Final = re.compile(r"\s*([+-]?)(\d+)")
 _LINES_FIELDS: Final = ("comments", "usernames", "keywords", "groups")
@@ -78,17 +85,31 @@ def settings(environ: Mapping[str, str]) -> tuple[Secret, Decimal]:
     return Secret(raw_key, KEY_VARIABLE), cap
 
 
-def post_form(url: str, form: Mapping[str, str]) -> tuple[int, bytes]:
+def post_form(url: str, form: Mapping[str, str], *,
+              verify: bool | str | None = True) -> tuple[int, bytes]:
     """POST ``form`` as ``application/x-www-form-urlencoded``; an HTTP error status is an
-    answer, not an exception."""
+    answer, not an exception. ``verify`` is Schemathesis' ``--tls-verify``: ``False`` for a
+    staging panel's self-signed certificate, or the path of a CA bundle."""
     request = urllib.request.Request(url, data=urlencode(form).encode(), method="POST")
     request.add_header("Content-Type", "application/x-www-form-urlencoded")
     request.add_header("Accept", "application/json")
+    context = None
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif isinstance(verify, str):
+        context = ssl.create_default_context(cafile=verify)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+        with urllib.request.urlopen(request, timeout=TIMEOUT, context=context) as answer:
             return int(answer.status), answer.read()
     except urllib.error.HTTPError as error:
         return int(error.code), error.read()
+
+
+def poster(verify: bool | str | None) -> Post:
+    """:func:`post_form` with the run's TLS setting."""
+    return functools.partial(post_form, verify=verify)
 
 
 def lenient_int(value: object) -> int | None:
@@ -121,8 +142,9 @@ class PanelSession:
     """The panel as the hooks of one ``st run`` see it."""
 
     def __init__(self, *, url: str, key: Secret, catalog: Catalog, places: int,
-                 balance: Decimal, cap: Decimal) -> None:
+                 balance: Decimal, cap: Decimal, post: Post = post_form) -> None:
         self.url = url
+        self.post = post
         self.key = key
         self.cap = cap
         self.opening = balance
@@ -152,7 +174,7 @@ class PanelSession:
         if balance is None:
             raise PanelUnusable(f"{url}: action=balance answered no balance amount")
         return cls(url=url, key=key, catalog=catalog, places=values.decimal_places(raw),
-                   balance=balance, cap=cap)
+                   balance=balance, cap=cap, post=post)
 
     def service(self, params: Mapping[str, str]) -> Service | None:
         """The catalogue service a lenient panel reads from ``params["service"]``, if any."""
@@ -171,13 +193,22 @@ class PanelSession:
         return found.map(lambda spec: spec.form())
 
     def order_examples(self) -> list[dict[str, str]]:
-        """The simplest order of each orderable service type the cap allows (its cheapest
-        service at its smallest visible quantity), each within :data:`ORDER_SHARE` of what is
-        left: explicit examples, so every run orders every type it can afford."""
+        """The simplest order of each orderable service type (its cheapest service at its
+        smallest visible quantity), cheapest first, as many as fit together in
+        :data:`EXAMPLES_SHARE` of what is left under the cap: explicit examples, so that every
+        run orders every type it can afford."""
         with self._lock:
-            budget = self.guard.remaining * ORDER_SHARE
-        return [spec.form() for spec in order_examples(self.catalog, budget=budget,
-                                                        places=self.places)]
+            budget = self.guard.remaining * EXAMPLES_SHARE
+        specs = order_examples(self.catalog, budget=budget, places=self.places)
+        chosen: list[dict[str, str]] = []
+        total = Decimal(0)
+        for spec in sorted(specs, key=lambda spec: spec.price):
+            cost = worst_case(spec.price, self.places)
+            if total + cost > budget:
+                break
+            total += cost
+            chosen.append(spec.form())
+        return chosen
 
     def reserve(self, params: Mapping[str, str]) -> Reservation | None:
         """Reserve the worst case of an ``add`` about to be sent: ``None`` when it names no
@@ -197,11 +228,11 @@ class PanelSession:
             self.orders_accepted += refused is False
             self.guard.settle(reservation, Decimal(0), accepted=refused is not True)
 
-    def summary(self, post: Post = post_form) -> str:
+    def summary(self, post: Post | None = None) -> str:
         """What the run did with money, measured from the balance as the harness measures it
         (the charges a panel claims are not evidence)."""
         try:
-            answer = _read(self.url, self.key, "balance", post)
+            answer = _read(self.url, self.key, "balance", post or self.post)
         except PanelUnusable:
             answer = None
         raw = answer.get("balance") if isinstance(answer, dict) else None

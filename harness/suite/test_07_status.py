@@ -18,6 +18,16 @@ def _members(exchange_body: object) -> dict[str, object]:
     return exchange_body if isinstance(exchange_body, dict) else {}
 
 
+def _rank(word: object) -> int | None:
+    status = values.order_status(word)
+    return None if status is None else status.rank
+
+
+def _between(low: int | None, middle: int | None, high: int | None) -> bool:
+    """``low <= middle <= high``, all known."""
+    return low is not None and middle is not None and high is not None and low <= middle <= high
+
+
 def _is_item_error(item: object) -> bool:
     return isinstance(item, str) or (isinstance(item, dict) and "error" in item)
 
@@ -76,9 +86,12 @@ def test_multi_status_keeps_unknown_ids_and_agrees_with_status(panel: Panel) -> 
     for field in ("status", "charge", "remains"):
         if field not in own:
             continue
+        # The order may move on between the three reads (a real clock): the multi-status
+        # member agrees when it lies between the single reads around it.
         if field == "status":
-            ranks = {values.order_status(s.get("status")) for s in (before, after)}
-            agrees = values.order_status(own.get("status")) in ranks
+            agrees = _between(*(_rank(s.get("status")) for s in (before, own, after)))
+        elif field == "remains":
+            agrees = _between(*(values.count(s.get("remains")) for s in (after, own, before)))
         else:
             agrees = str(own.get(field)) in {str(before.get(field)), str(after.get(field))}
         require(agrees, "MSTATUS-003", "multi-status agrees with single status",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,9 +70,8 @@ def test_a_spending_run_is_bounded_by_its_cap_and_waits_for_orders() -> None:
     assert plan.spend == Decimal("0.50")
     assert "worst-case spend 0.50 (the spend cap, --panel-max-spend)" in plan.line()
     assert "order lifecycles come on top" in plan.line()
-    assert run_kind(plan_config := config(max_spend=Decimal(1))) == "spend"
+    assert run_kind(config(max_spend=Decimal(1))) == "spend"
     assert run_kind(config()) == "read-only"
-    assert plan_config.max_spend == 1
 
 
 def test_a_controlled_run_spends_sandbox_money_only() -> None:
@@ -106,6 +106,20 @@ def test_the_duration_is_the_requests_at_the_pace() -> None:
     assert plan.seconds == pytest.approx(plan.requests / 0.9)
     assert "at 54 requests/min" in plan.line()
     assert "about 2 min" in plan.line()
+
+
+def test_with_no_limit_known_the_plan_also_gives_the_duration_at_a_strict_one() -> None:
+    measured = {t.rsplit("/", 1)[-1]: 30 for t in TESTS}
+    unknown = make_plan(config(request_rate=1000.0), TESTS, sent=0, measured=measured).line()
+    assert "at 1000 requests/s (no limit of the panel known yet: at 60/min" in unknown
+    assert "about 1 min 40 s)" in unknown  # 90 requests at 54 a minute
+    learnt = make_plan(config(request_rate=1000.0), TESTS, sent=0, measured=measured,
+                       panel_pace=0.9).line()
+    advertised = make_plan(config(request_rate=1000.0, rate_limit=60), TESTS, sent=0,
+                           measured=measured).line()
+    assert "no limit" not in learnt
+    assert "no limit" not in advertised
+    assert "about 1 min 40 s at 54 requests/min" in advertised
 
 
 def suite_functions() -> set[str]:
@@ -155,11 +169,8 @@ def test_the_plan_is_printed_before_the_first_test_and_learns_from_the_last_run(
         first = clean.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}", *args)
         sent = len(fake.bodies)
         second = clean.runpytest_inprocess(f"--panel-url={url}", f"--panel-key={KEY}", *args)
-    collected = next(int(line.split()[1]) for line in first.outlines
-                     if line.startswith("collected "))
-    selected = collected - next(
-        (int(line.split()[3]) for line in first.outlines
-         if line.startswith("collected ") and "deselected" in line), 0)
+    outcomes = first.parseoutcomes()
+    selected = sum(outcomes.get(kind, 0) for kind in ("passed", "skipped", "failed"))
     [line] = plan_lines(first)
     assert line.startswith(f"smm-harness: plan: {selected} tests, about ")
     assert "worst-case spend 0 (read-only" in line
@@ -171,3 +182,21 @@ def test_the_plan_is_printed_before_the_first_test_and_learns_from_the_last_run(
     cached = json.loads(next((clean.path / ".pytest_cache").rglob("requests")).read_text())
     assert len(cached) == 1
     assert KEY not in json.dumps(cached)
+
+
+def test_under_xdist_the_controller_prints_the_plan_and_counts_every_worker(
+    clean: pytest.Pytester,
+) -> None:
+    fake = FakePanel()
+    with serve(fake) as url:
+        result = clean.runpytest_inprocess(
+            f"--panel-url={url}", f"--panel-key={KEY}", "--panel-clause=AUTH-*",
+            "--panel-clause=ERR-*", "-n", "2", "-p", "no:cacheprovider")
+    [line] = plan_lines(result)
+    assert line.startswith("smm-harness: plan: ")
+    progress = next(i for i, text in enumerate(result.outlines)
+                    if re.match(r"[.sFE]+ +\[", text))
+    assert result.outlines.index(line) < progress
+    # The workers' counts reach the controller with their tests' reports.
+    [requests] = [text for text in result.outlines if text.startswith("requests: ")]
+    assert requests.startswith(f"requests: {len(fake.bodies)} total (")

@@ -5,8 +5,14 @@ under PANEL_MAX_SPEND, the orders drawn from the catalogue, the key's placement 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import shutil
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +25,13 @@ from harness.driver import Catalog
 from harness.openapi import API_PATH
 from harness.redaction import REDACTED, Secret
 from harness.schemathesis_panel import (
+    EXAMPLES_SHARE,
     ORDER_SHARE,
     PanelSession,
     PanelUnusable,
     lenient_int,
     post_form,
+    poster,
     units_at_risk,
 )
 from harness.schemathesis_panel import settings as read_settings
@@ -265,15 +273,25 @@ def test_order_examples_are_valid_orders_of_each_affordable_type() -> None:
         "Default", "Package", "Custom Comments"}
     for form in examples:
         assert contract.validate("add", "request", {"key": "k", **form}) == []
-        reservation = session.reserve(form)
-        assert reservation is not None
-        assert reservation.amount <= Decimal(100) * ORDER_SHARE
+        assert session.reserve(form) is not None  # together they fit under the cap
+    assert session.guard.committed <= Decimal(100) * EXAMPLES_SHARE
 
 
-def test_a_small_cap_keeps_the_examples_it_can_afford() -> None:
-    # 10 % of 0.50 is 0.05: 50 followers (0.045) and 5 comments (0.04), not the 4.99 package.
-    session = _session("0.50")
-    assert sorted(form["service"] for form in session.order_examples()) == ["1", "7"]
+@pytest.mark.parametrize(
+    ("cap", "services"),
+    [
+        # Half of 0.10 is 0.05: 5 comments (0.04) first; 50 followers (0.045) no longer fit.
+        ("0.10", ["7"]),
+        # Half of 0.20 is 0.10: both (0.085), not the 4.99 package.
+        ("0.20", ["7", "1"]),
+        ("0.05", []),
+    ],
+)
+def test_a_small_cap_keeps_the_cheapest_examples_that_fit_together(
+    cap: str, services: list[str]
+) -> None:
+    session = _session(cap)
+    assert [form["service"] for form in session.order_examples()] == services
 
 
 @settings(max_examples=25, deadline=None, database=None,
@@ -342,3 +360,53 @@ def test_json_labelled_text_html_is_read_as_json() -> None:
     assert html_json(b'\xef\xbb\xbf{"balance": "1.00"}') == {"balance": "1.00"}
     with pytest.raises(ValueError, match="Expecting value"):
         html_json(b"<html>Login</html>")
+
+
+# ---- TLS: Schemathesis' --tls-verify reaches the pre-flight ---------------------------------
+
+
+class _Balance(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"balance": "1.00", "currency": "USD"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # quiet
+
+
+@pytest.fixture
+def self_signed_panel(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS panel with a self-signed certificate for 127.0.0.1, and the certificate."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Balance)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/api/v2", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_pre_flight_follows_tls_verify(self_signed_panel: tuple[str, Path]) -> None:
+    url, cert = self_signed_panel
+    form = {"key": "k", "action": "balance"}
+    with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
+        poster(True)(url, form)
+    assert poster(False)(url, form)[0] == 200  # --tls-verify false
+    assert poster(str(cert))(url, form)[0] == 200  # --tls-verify <CA bundle>

@@ -54,6 +54,9 @@ pytest_plugins = ["pytester"]
 SUITE_FILE = SUITE_DIR / "test_14_stateful.py"
 TEST = "test_14_stateful.py::test_the_ledger_holds_through_random_sequences"
 SEED = "--panel-seed=5"
+# The mock's budget, black-box too (a live panel's default is a smoke test of one example):
+# these tests prove what the machine catches, not what the default budget buys.
+EXAMPLES = "--panel-examples=20"
 BALANCES = (Decimal("500.00"), Decimal("1.00"))
 CITED = ("MONEY-010", "ADD-008", "STATUS-008", "MSTATUS-003")
 _STARTUP_SECONDS = 30
@@ -141,7 +144,7 @@ def serve_controlled(panel: BrokenPanel, keys: Keys) -> Iterator[str]:
 def _run(pytester: pytest.Pytester, url: str, keys: Keys, *, controlled: bool,
          max_spend: str = "100") -> tuple[pytest.RunResult, Verdicts]:
     result = run_harness(pytester, url, keys, max_spend=max_spend, controlled=controlled,
-                         extra=[str(SUITE_FILE), SEED])
+                         extra=[str(SUITE_FILE), SEED, EXAMPLES])
     output = "\n".join(result.outlines + result.errlines)
     for secret in keys.all():
         assert secret not in output
