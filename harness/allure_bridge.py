@@ -67,6 +67,7 @@ class AllureBridge:
         self._judge: Judge | None = None  # the running test's, for the clauses it blocked
         self._failed_on: str | None = None  # the clause whose FAIL failed the running test
         run.client.observers.append(self._observe)
+        run.client.replay_observers.append(self._observe)  # earlier answers a test reuses
 
     def _observe(self, exchange: Exchange) -> None:
         # The client calls observers from the threads of concurrent calls too.

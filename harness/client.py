@@ -341,6 +341,10 @@ class PanelClient:
         self._clock = clock
         self._seq = _Counter()
         self.observers: list[Callable[[Exchange], None]] = []
+        # Told when an exchange recorded earlier (before the first test) is taken as the
+        # answer of the running test: a report attaches it, a request count does not count
+        # it a second time.
+        self.replay_observers: list[Callable[[Exchange], None]] = []
 
     @property
     def limiter(self) -> Limiter | None:
@@ -418,6 +422,11 @@ class PanelClient:
         return self._exchange(
             request, method, self.url, content_type, sent, None, True, extra_headers
         )
+
+    def replayed(self, exchange: Exchange) -> None:
+        """``exchange``, recorded earlier, is now the answer of the running test."""
+        for observer in self.replay_observers:
+            observer(exchange)
 
     def call_concurrently(self, calls: Sequence[Call]) -> list[Exchange]:
         """Fire ``calls`` at once from separate threads (the overdraw test), answers in order.

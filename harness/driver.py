@@ -288,6 +288,7 @@ class Panel:
         exchange = self._early.pop((form, key.label), None)
         if exchange is not None:
             self.judge.observe(exchange)
+            self.client.replayed(exchange)
         return exchange
 
     # -- context ---------------------------------------------------------------------------

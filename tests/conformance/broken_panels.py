@@ -389,33 +389,32 @@ def _drop_unknown_ids(call: Call, reply: Reply) -> Reply:
     return reply._replace(body=kept)
 
 
-def _queued_for_pending(call: Call, reply: Reply) -> Reply:
-    """Pending is spelled "Queued", a word of no dialect, in single and multi status."""
+def _respelled(word: str, spelling: str, doc: str) -> Callable[[Call, Reply], Reply]:
+    """A status rewrite that spells the status ``word`` as ``spelling`` (a word of no
+    dialect), in single and multi status."""
 
     def respell(item: Json) -> Json:
-        if isinstance(item, dict) and item.get("status") == "Pending":
-            return {**item, "status": "Queued"}
+        if isinstance(item, dict) and item.get("status") == word:
+            return {**item, "status": spelling}
         return item
 
-    body = reply.body
-    if _is_multi(call) and isinstance(body, dict):
-        return reply._replace(body={order_id: respell(item) for order_id, item in body.items()})
-    return reply._replace(body=respell(body))
+    def rewrite(call: Call, reply: Reply) -> Reply:
+        body = reply.body
+        if _is_multi(call) and isinstance(body, dict):
+            return reply._replace(body={key: respell(item) for key, item in body.items()})
+        return reply._replace(body=respell(body))
+
+    rewrite.__doc__ = doc
+    return rewrite
 
 
-def _delivered_for_completed(call: Call, reply: Reply) -> Reply:
-    """Completed is spelled "Delivered", a word of no dialect, in single and multi status:
-    an order that finished never reads as finished."""
-
-    def respell(item: Json) -> Json:
-        if isinstance(item, dict) and item.get("status") == "Completed":
-            return {**item, "status": "Delivered"}
-        return item
-
-    body = reply.body
-    if _is_multi(call) and isinstance(body, dict):
-        return reply._replace(body={order_id: respell(item) for order_id, item in body.items()})
-    return reply._replace(body=respell(body))
+_queued_for_pending = _respelled(
+    "Pending", "Queued",
+    'Pending is spelled "Queued", a word of no dialect, in single and multi status.')
+_delivered_for_completed = _respelled(
+    "Completed", "Delivered",
+    'Completed is spelled "Delivered", a word of no dialect, in single and multi status: an '
+    "order that finished never reads as finished.")
 
 
 def _start_count_as_text(call: Call, reply: Reply) -> Reply:
@@ -488,7 +487,8 @@ def _form_action(body: bytes | None) -> str | None:
     if body is None:
         return None
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return (fields.get("action") or [None])[0]
+    actions = fields.get("action")
+    return actions[0] if actions else None
 
 
 def _known_key(request: web.Request, body: bytes | None) -> bool:
