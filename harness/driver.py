@@ -242,6 +242,7 @@ class Panel:
         self._currency: dict[str, str] = {}
         self._offered: dict[str, bool] = {}
         self._blocked: dict[str, str] = {}  # action -> the clause its unusable answer failed
+        self._unknown_baseline: tuple[str, Exchange] | None = None
         self._multi_action: str | None = None
         self._placed: list[tuple[Wallet, str]] = []
         self._finished: set[str] = set()  # orders seen in a terminal status: nothing to cancel
@@ -769,8 +770,7 @@ class Panel:
         (``null``, a crash page) does not offer it either. The latter fails one clause, once:
         :meth:`require_offered` then blocks every test that needs the action by that clause."""
         if action not in self._offered:
-            unknown = f"no_such_action_{self.rng.randrange(10**6)}"
-            baseline = self.call(None, {"action": unknown}, self.main_key())
+            unknown, baseline = self._unknown_action_answer()
             # No form: this probe's answer is judged here, not by the action's schema check.
             probe = self.call(None, {"action": action, **params}, self.main_key())
             refused_as_unknown = (
@@ -783,6 +783,15 @@ class Panel:
             if blocker is not None:
                 self._blocked[action] = blocker
         return self._offered[action]
+
+    def _unknown_action_answer(self) -> tuple[str, Exchange]:
+        """An action name no panel knows and the panel's answer to it (asked once per run:
+        the baseline every optional action's probe is compared with)."""
+        if self._unknown_baseline is None:
+            unknown = f"no_such_action_{self.rng.randrange(10**6)}"
+            self._unknown_baseline = (unknown, self.call(None, {"action": unknown},
+                                                         self.main_key()))
+        return self._unknown_baseline
 
     def _unusable(self, action: str, probe: Exchange, baseline: Exchange) -> str | None:
         """The clause an unusable answer to a well-formed ``action`` fails, else ``None``."""

@@ -12,9 +12,11 @@ import pytest
 from test_harness_checks import ERROR, STATUS, ex
 
 from harness import contract
-from harness.checks import DEFAULT_REGISTRY, Facts, unusable_by
+from harness.checks import DEFAULT_REGISTRY, CheckFailure, Facts, Grade, unusable_by
 from harness.client import Exchange, SentRequest
 from harness.driver import Service, charge_matches, roundings
+from harness.judge import Judge
+from harness.verdicts import Verdict, VerdictBook
 
 
 def failed(exchange: Exchange, facts: Facts | None = None) -> set[str]:
@@ -141,3 +143,36 @@ def test_a_flag_that_is_no_flag_is_off_the_contract(flag: object) -> None:
     service = {"service": 1, "name": "F", "type": "Default", "category": "C", "rate": "0.90",
                "min": "50", "max": "10000", "refill": flag}
     assert contract.validate("services", "response", [service])
+
+
+# -- the judge: what a test expected of an unusable answer is blocked, not failed again ----------
+
+def _judge() -> tuple[VerdictBook, Judge]:
+    book = VerdictBook(contract.clauses().values())
+    return book, Judge(book, DEFAULT_REGISTRY, "test_x", ("BAL-001", "BAL-002"))
+
+
+@pytest.mark.parametrize(("answer", "root"), [(HTML_500, "ROBUST-001"), (HTML_200, "GEN-002")],
+                         ids=["500", "html"])
+def test_a_failure_shown_by_an_unusable_answer_is_blocked_by_its_root(
+    answer: Exchange, root: str
+) -> None:
+    book, judge = _judge()
+    judge.observe(answer)  # the registered checks: the root clause fails once
+    verdict = judge.record_failure(CheckFailure("BAL-001", "the balance is readable",
+                                                "expected a success answer", Grade.FAIL,
+                                                [answer]))
+    assert verdict is Verdict.NA
+    assert book.outcome(root).verdict is Verdict.FAIL
+    assert book.outcome("BAL-001").verdict is Verdict.NA
+    assert book.outcome("BAL-001").blocked_by == root
+    assert [f.clause for f in (judge.first_must_failure(),) if f] == [root]
+
+
+def test_a_failure_on_a_usable_answer_is_its_own() -> None:
+    book, judge = _judge()
+    answer = ex("balance", {"balance": "-1.00", "currency": "USD"})
+    verdict = judge.record_failure(CheckFailure("BAL-002", "the balance is not negative",
+                                                "balance -1.00", Grade.FAIL, [answer]))
+    assert verdict is Verdict.FAIL
+    assert book.outcome("BAL-002").verdict is Verdict.FAIL
