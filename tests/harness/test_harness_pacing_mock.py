@@ -83,10 +83,10 @@ def statuses(panel: RunningPanel) -> Counter[int]:
 
 
 def test_a_rate_limited_panel_certifies_with_the_plain_command(
-    pytester: pytest.Pytester, limited: RunningPanel, monkeypatch: pytest.MonkeyPatch
+    clean: pytest.Pytester, limited: RunningPanel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept = simulate_time(limited, monkeypatch)
-    result = certify(pytester, limited)
+    result = certify(clean, limited)
     table = verdicts(result)
     seen = statuses(limited)
     summary = "\n".join(result.outlines[-60:])
@@ -102,10 +102,10 @@ def test_a_rate_limited_panel_certifies_with_the_plain_command(
 
 
 def test_with_the_advertised_limit_the_rate_limit_clauses_still_get_their_429s(
-    pytester: pytest.Pytester, limited: RunningPanel, monkeypatch: pytest.MonkeyPatch
+    clean: pytest.Pytester, limited: RunningPanel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     simulate_time(limited, monkeypatch)
-    result = certify(pytester, limited, f"--panel-rate-limit={LIMIT}",
+    result = certify(clean, limited, f"--panel-rate-limit={LIMIT}",
                      "--panel-clause=RATE-*", "--panel-clause=BAL-*", "--panel-clause=ERR-*")
     table = verdicts(result)
     summary = "\n".join(result.outlines[-60:])
@@ -115,12 +115,12 @@ def test_with_the_advertised_limit_the_rate_limit_clauses_still_get_their_429s(
 
 
 def test_a_harness_ignoring_429s_would_fail_clauses_on_its_own_pace(
-    pytester: pytest.Pytester, limited: RunningPanel, monkeypatch: pytest.MonkeyPatch
+    clean: pytest.Pytester, limited: RunningPanel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     simulate_time(limited, monkeypatch)
     monkeypatch.setattr(Pacer, "retry_wait", lambda self, *args, **kwargs: None)
     monkeypatch.setattr(Pacer, "after", lambda self, *args, **kwargs: None)
-    result = certify(pytester, limited, "--panel-clause=BAL-*", "--panel-clause=ERR-*",
+    result = certify(clean, limited, "--panel-clause=BAL-*", "--panel-clause=ERR-*",
                      "--panel-clause=STATUS-*", "--panel-clause=SVC-*")
     table = verdicts(result)
     assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -186,10 +186,10 @@ def test_after():
 """
 
 
-def test_lines_reach_the_terminal_not_the_captured_output(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_waits=PANEL_TEST)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+def test_lines_reach_the_terminal_not_the_captured_output(clean: pytest.Pytester) -> None:
+    clean.makeconftest(CONFTEST)
+    clean.makepyfile(test_waits=PANEL_TEST)
+    result = clean.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=2)
     lines = [line for line in result.outlines if "smm-harness:" in line]
     # Not a terminal: a line every 30 s once the wait has lasted 10 s.
@@ -203,10 +203,10 @@ def test_lines_reach_the_terminal_not_the_captured_output(pytester: pytest.Pytes
     assert "the test's own output" not in result.stdout.str()  # still captured
 
 
-def test_quiet_runs_print_a_line_a_minute(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_waits=PANEL_TEST)
-    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+def test_quiet_runs_print_a_line_a_minute(clean: pytest.Pytester) -> None:
+    clean.makeconftest(CONFTEST)
+    clean.makepyfile(test_waits=PANEL_TEST)
+    result = clean.runpytest_inprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     lines = [line for line in result.outlines if "smm-harness:" in line]
     assert [line.split(" - ")[0] for line in lines] == [
