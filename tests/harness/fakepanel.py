@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -130,11 +130,18 @@ class FakePanel:
         return web.json_response(body)
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 @contextmanager
-def serve(panel: FakePanel) -> Iterator[str]:
-    """Serve ``panel`` on a free loopback port in a thread; yields the API URL."""
-    app = web.Application(client_max_size=8 * 1024 * 1024)
-    app.router.add_route("*", "/api/v2", panel.handle)
+def serve_routes(
+    routes: Mapping[str, Handler], *, client_max_size: int = 1024**2
+) -> Iterator[str]:
+    """Serve ``routes`` (path -> handler, any method) on a free loopback port in a thread;
+    yields the base URL (``http://127.0.0.1:PORT``)."""
+    app = web.Application(client_max_size=client_max_size)
+    for path, handler in routes.items():
+        app.router.add_route("*", path, handler)
     started: Future[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = Future()
 
     async def main() -> None:
@@ -144,7 +151,7 @@ def serve(panel: FakePanel) -> Iterator[str]:
         await site.start()
         host, port = runner.addresses[0][:2]
         stop = asyncio.Event()
-        started.set_result((f"http://{host}:{port}/api/v2", asyncio.get_running_loop(), stop))
+        started.set_result((f"http://{host}:{port}", asyncio.get_running_loop(), stop))
         try:
             await stop.wait()
         finally:
@@ -152,9 +159,16 @@ def serve(panel: FakePanel) -> Iterator[str]:
 
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
-    url, loop, stop = started.result(timeout=10)
+    base, loop, stop = started.result(timeout=10)
     try:
-        yield url
+        yield base
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(panel: FakePanel) -> Iterator[str]:
+    """Serve ``panel`` on a free loopback port in a thread; yields the API URL."""
+    with serve_routes({"/api/v2": panel.handle}, client_max_size=8 * 1024 * 1024) as base:
+        yield f"{base}/api/v2"

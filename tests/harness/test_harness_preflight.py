@@ -6,20 +6,16 @@ the key taken) passes it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import socket
-import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import Future
-from contextlib import contextmanager
+from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp import web
-from fakepanel import KEY, SECOND_KEY, FakePanel, serve
+from fakepanel import KEY, SECOND_KEY, FakePanel, Handler, serve, serve_routes
 
 from harness.config import PanelConfig
 from harness.preflight import EXIT_STATUS, PreflightFailed, check, lenient_json
@@ -28,43 +24,10 @@ from harness.session import HarnessRun
 
 pytest_plugins = ["pytester"]
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN = "preflight-control-token-7Qw"
 LOGIN_PAGE = ("<!DOCTYPE html><html><head><title>Sign in - Best SMM Panel</title></head><body>"
               "<form method=post><input name=username><input name=password></form></body></html>")
 NOT_FOUND_PAGE = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>"
-
-
-@contextmanager
-def serve_routes(routes: Mapping[str, Handler]) -> Iterator[str]:
-    """Serve ``routes`` (path -> handler, any method) on a free loopback port; yields the base
-    URL (``http://127.0.0.1:PORT``)."""
-    app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_route("*", path, handler)
-    started: Future[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = Future()
-
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        stop = asyncio.Event()
-        started.set_result((f"http://{host}:{port}", asyncio.get_running_loop(), stop))
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    base, loop, stop = started.result(timeout=10)
-    try:
-        yield base
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=10)
 
 
 class Recorder:
