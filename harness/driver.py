@@ -465,8 +465,9 @@ class Panel:
         (a scenario's sleep step) is never bridged. With a control API nothing is reused:
         its calls (a clock advance, an outcome set) move orders and money without a request
         the client sees; nor under pytest-xdist, where the other worker's requests (on the
-        same keys, black-box) never pass through this process's client. The reads a test makes on purpose twice (did a refund happen once?
-        does the panel still serve?) call :meth:`read_balance`, which always asks the panel."""
+        same keys, black-box) never pass through this process's client. The reads a test
+        makes on purpose twice (did a refund happen once? does the panel still serve?) call
+        :meth:`read_balance`, which always asks the panel."""
         quiet = self._quiet.get(key.label)
         if (quiet is not None and not self.controlled and self.run.shared is None
                 and quiet[1] > self._latest and time.monotonic() - quiet[2] <= QUIET_SECONDS):

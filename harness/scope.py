@@ -44,7 +44,6 @@ _LABELS: tuple[tuple[NaReason, str], ...] = (
     (NaReason.LOW_BALANCE, "balance too low"),
     (NaReason.TIMEOUT, "order did not finish in time"),
     (NaReason.HARNESS_ERROR, "harness error"),
-    (NaReason.NOT_REACHED, "not reached"),
     (NaReason.BLOCKED, "blocked"),
     (NaReason.NOT_COVERED, "not checked by this suite"),
     (NaReason.NOT_OFFERED, NOT_OFFERED),

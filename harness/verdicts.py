@@ -86,7 +86,6 @@ class NaReason(Enum):
     TIMEOUT = "order did not finish within --panel-order-timeout"
     NOT_SELECTED = "not selected (--panel-clause)"
     NOT_COVERED = "not checked by this suite"
-    NOT_REACHED = "not reached: the test stopped at an earlier failure"
     HARNESS_ERROR = "harness error"
     BLOCKED = "blocked"
 

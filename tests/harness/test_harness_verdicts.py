@@ -137,11 +137,12 @@ def test_a_finished_test_passes_its_unsettled_cited_clauses() -> None:
     assert verdicts.outcome("SVC-008").reason == "feature not offered: no flag"
 
 
-def test_a_stopped_test_leaves_unreached_clauses_na() -> None:
+def test_a_stopped_test_leaves_unreached_clauses_blocked_by_its_failure() -> None:
     j, verdicts = judge(("ERR-005", "ERR-006"))
     j.record_failure(CheckFailure("ERR-005", "t", "m"))
-    j.finish_stopped(NaReason.NOT_REACHED.value)
+    j.finish_blocked("ERR-005")
     assert verdicts.outcome("ERR-006").verdict is Verdict.NA
+    assert verdicts.outcome("ERR-006").blocked_by == "ERR-005"
     assert verdicts.outcome("ERR-005").verdict is Verdict.FAIL
 
 
