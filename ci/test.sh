@@ -9,9 +9,11 @@ echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy (strict on harness and mockpanel)"
 .venv/bin/mypy
+echo "== import layers (ARCHITECTURE.md; contracts in pyproject.toml)"
+.venv/bin/lint-imports
 echo "== pytest"
 set +e
-.venv/bin/pytest -n 2 "$@"
+.venv/bin/pytest -n 2 -rs "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -6,12 +6,12 @@ change, no header, no summary, so other suites are unaffected. With one:
 
 - the shipped suite (``harness/suite/test_*.py``) is collected even in an empty directory: when
   no test paths were given on the command line, they are replaced by the suite's folder;
-- every test item gets a :class:`~harness.judge.Judge` for the clauses its
+- every test item gets a :class:`~harness.judging.judge.Judge` for the clauses its
   ``@pytest.mark.clause`` cites; the outcome of the item becomes verdicts (PASS, NON-STRICT,
   FAIL, N/A) and ``--panel-clause`` deselects items citing none of the selected clauses;
 - a NON-STRICT finding never fails an item, N/A becomes a skip, and the exit status is non-zero
   whenever a MUST clause failed;
-- before any test (and before dialect detection), :mod:`harness.preflight` checks that the panel
+- before any test (and before dialect detection), :mod:`harness.run.preflight` checks that the panel
   answers JSON and takes the keys and the control token: a failure stops the run with one
   paragraph and exit status 6, no clause judged;
 - ``--panel-waivers FILE`` is read and checked at configure time; at the end of the run (after
@@ -19,7 +19,7 @@ change, no header, no summary, so other suites are unaffected. With one:
   WAIVED, and a run whose only failed tests failed on waived clauses exits 0;
 - the terminal summary lists every clause with its verdict, the failures by root cause and,
   for failures, the evidence; it ends with the verdict line and the scope it covers (how many
-  MUST clauses were checked, and why the others were not: :mod:`harness.scope`).
+  MUST clauses were checked, and why the others were not: :mod:`harness.reporting.scope`).
 """
 
 from __future__ import annotations
@@ -31,21 +31,28 @@ from pathlib import Path
 
 import pytest
 
-from harness import config as options
-from harness import contract, fixtures, parallel, preflight, scenarios, waivers
-from harness.allure_bridge import AllureBridge, allure_active
-from harness.allure_environment import write_environment
-from harness.budget import SpendRefused
-from harness.certificate import CertificatePlugin
-from harness.checks import CheckFailure
-from harness.control import ControlError
-from harness.judge import Judge, NotApplicable
-from harness.plan import PlanPlugin
-from harness.report import certified, header_lines, scope_colour, summary_lines, verdict_line
-from harness.scope import scope_of
-from harness.session import RUN_KEY, HarnessRun
-from harness.tally import TallyPlugin
-from harness.verdicts import NaReason, Verdict, Waiver
+from harness import contract
+from harness.base.errors import ControlError, SpendRefused
+from harness.judging.checks import CheckFailure
+from harness.judging.judge import Judge, NotApplicable
+from harness.judging.verdicts import NaReason, Verdict, Waiver
+from harness.reporting.allure import AllureBridge, allure_active
+from harness.reporting.allure_environment import write_environment
+from harness.reporting.certificate import CertificatePlugin
+from harness.reporting.scope import scope_of
+from harness.reporting.terminal import (
+    certified,
+    header_lines,
+    scope_colour,
+    summary_lines,
+    verdict_line,
+)
+from harness.run import config as options
+from harness.run import fixtures, preflight, scenario_items, waivers
+from harness.run import xdist as parallel
+from harness.run.plan import PlanPlugin
+from harness.run.session import RUN_KEY, HarnessRun
+from harness.run.tally import TallyPlugin
 
 __all__ = ["SUITE_DIR"]
 
@@ -119,9 +126,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if allure_active(config):
         in_force = [w for w in loaded[0] if w.in_force(loaded[1])]
         config.pluginmanager.register(AllureBridge(run, waivers=in_force), "smm_harness_allure")
-    config.pluginmanager.register(scenarios.collect, "smm_harness_scenarios")
+    config.pluginmanager.register(scenario_items, "smm_harness_scenarios")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
-        config.args[:] = [str(SUITE_DIR), *scenarios.default_paths()]
+        config.args[:] = [str(SUITE_DIR), *scenario_items.default_paths()]
 
 
 class FailedTests:
@@ -213,7 +220,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _preflight(config: pytest.Config, run: HarnessRun) -> None:
-    """Stop the run before anything is judged when the setup is wrong (harness.preflight).
+    """Stop the run before anything is judged when the setup is wrong (harness.run.preflight).
 
     Raised from here (before the terminal header, before xdist starts its workers), pytest's
     exit skips collection, the tests and the verdict table, and exits with the status given.

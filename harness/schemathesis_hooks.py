@@ -5,10 +5,10 @@ the run may spend, a decimal; default 0, as for the harness: no ``add`` that cou
 sent).
 
 - **Pre-flight** (``after_load_schema``): reads the catalogue and the balance with the key
-  (:class:`~harness.schemathesis_panel.PanelSession`) and stops the run at once, with the
+  (:class:`~harness.interop.st_panel.PanelSession`) and stops the run at once, with the
   cause, when the URL, the answers or the key are wrong.
 - **The key** (``before_call``/``after_call``): on the wire only, never in the generated case
-  nor in what Schemathesis records or prints (:mod:`harness.schemathesis_wire`).
+  nor in what Schemathesis records or prints (:mod:`harness.interop.st_wire`).
 - **Real orders**: the examples phase orders the simplest affordable order of each service
   type of the catalogue (``before_add_examples``), and half of the valid ``add`` bodies the
   fuzzing phase generates become orders drawn from the catalogue (``flatmap_body``): a
@@ -19,7 +19,7 @@ sent).
   and the case shows the id that was sent. A refused ``add`` frees its reservation.
 - **JSON labelled text/html** (a deserializer): PHP panels that set no Content-Type send JSON
   as ``text/html``; it is read as JSON, so ``response_schema_conformance`` checks it too.
-- **The refusal check** ``smm_refusal`` (:mod:`harness.schemathesis_refusal`).
+- **The refusal check** ``smm_refusal`` (:mod:`harness.interop.st_refusal`).
 
 Importing this module registers the hooks for the whole process; they act only on this
 project's document (paths ``/api/v2#<form>``). The project's tests never import it: they run
@@ -38,9 +38,10 @@ import schemathesis
 from hypothesis import strategies as st
 
 from harness import contract
-from harness.budget import Reservation, SpendRefused
-from harness.openapi import API_PATH
-from harness.schemathesis_panel import (
+from harness.base.budget import Reservation
+from harness.base.errors import SpendRefused
+from harness.contract.openapi import API_PATH
+from harness.interop.st_panel import (
     KEY_VARIABLE,
     SPEND_VARIABLE,
     PanelSession,
@@ -48,8 +49,8 @@ from harness.schemathesis_panel import (
     poster,
     settings,
 )
-from harness.schemathesis_refusal import FORM_MEDIA_TYPE, refused, smm_refusal
-from harness.schemathesis_wire import (
+from harness.interop.st_refusal import FORM_MEDIA_TYPE, refused, smm_refusal
+from harness.interop.st_wire import (
     as_read,
     html_json,
     redact_answer,

@@ -23,8 +23,15 @@ from mockpanel.state import OrderStatus, RefillStatus, ServiceType
 from mockpanel.state.ids import IdStyle
 
 __all__ = [
+    "ENCODING_FORM",
+    "ENCODING_QUERY",
     "EXTENDED",
+    "HANDLER_ADD",
+    "HANDLER_BALANCE",
+    "HANDLER_STATUS",
     "LARAVEL",
+    "NUMBER_STYLE_NUMBER",
+    "NUMBER_STYLE_STRING",
     "PERFECTPANEL",
     "PROFILES",
     "REFERENCE",
@@ -34,6 +41,7 @@ __all__ = [
     "SMMPREMIUM",
     "SMMPRO",
     "SMMSERVER",
+    "UNKNOWN_COUNT_ZERO",
     "CancelAck",
     "CancelShape",
     "Encoding",
@@ -73,6 +81,11 @@ class Encoding(StrEnum):
     QUERY = "query"  # the URL query string (GET, or alongside a POST body, like PHP $_REQUEST)
 
 
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+ENCODING_FORM: Final = Encoding.FORM
+ENCODING_QUERY: Final = Encoding.QUERY
+
+
 class Handler(StrEnum):
     """What an action does; a profile's action table maps its action names onto these."""
 
@@ -86,6 +99,12 @@ class Handler(StrEnum):
     BALANCE = "balance"
 
 
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+HANDLER_ADD: Final = Handler.ADD
+HANDLER_BALANCE: Final = Handler.BALANCE
+HANDLER_STATUS: Final = Handler.STATUS
+
+
 class NumberStyle(StrEnum):
     """How a number goes on the wire."""
 
@@ -93,11 +112,20 @@ class NumberStyle(StrEnum):
     NUMBER = "number"  # 157 (ids that are not all digits stay strings whatever the style)
 
 
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+NUMBER_STYLE_NUMBER: Final = NumberStyle.NUMBER
+NUMBER_STYLE_STRING: Final = NumberStyle.STRING
+
+
 class UnknownCount(StrEnum):
     """How a ``start_count`` not known yet (a Pending order) is rendered."""
 
     ZERO = "zero"  # "start_count": "0"
     OMIT = "omit"  # no start_count field (seed 000's pending order)
+
+
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+UNKNOWN_COUNT_ZERO: Final = UnknownCount.ZERO
 
 
 class FlagStyle(StrEnum):

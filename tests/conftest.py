@@ -1,14 +1,23 @@
-"""What every test of the project shares: no ``PANEL_*`` setting of the developer's shell may
-leak into a test, and the ``clean`` pytester that harness runs start from."""
+"""What every test of the project shares: the helper modules of ``tests/fixtures`` (loaded here
+once, so their fixtures are everywhere and their asserts are rewritten), no ``PANEL_*`` setting
+of the developer's shell leaking into a test, and the ``clean`` pytester that harness runs
+start from."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.config import OPTIONS
+from harness.run.config import OPTIONS
+from tests.fixtures.constants import PYTESTER_INI
 
-#: The ini every pytester run of the harness writes (its async fixtures' loop scope, pinned).
-PYTESTER_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+pytest_plugins = [
+    "pytester",
+    "tests.fixtures.fakepanel",
+    "tests.fixtures.inprocess",
+    "tests.fixtures.plain_http",
+    "tests.fixtures.served",
+    "tests.fixtures.transports",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +28,6 @@ def _no_panel_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def clean(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester directory with the harness's ini (modules using it load ``pytester``)."""
+    """A pytester directory with the harness's ini."""
     pytester.makeini(PYTESTER_INI)
     return pytester

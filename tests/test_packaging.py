@@ -19,7 +19,7 @@ CONTRACT_RUNTIME = ["jsonschema>=4.21,<5", "referencing>=0.35,<1", "pyyaml>=6.0,
 
 PROBE = """
 import json, harness, harness.contract as contract
-from harness.resources import schemas_dir, scenarios_dir
+from harness.contract.resources import schemas_dir, scenarios_dir
 print(json.dumps({
     "harness_file": harness.__file__,
     "schemas_dir": str(schemas_dir()),

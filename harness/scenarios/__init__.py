@@ -12,9 +12,14 @@ The modules, each using only those above it::
                  and (for ``that``) one comparison; and text with ``${expression}`` templates
     model        the frozen dataclasses of a loaded scenario
     loader       :func:`load_scenario`: YAML, the schema, then the semantic checks
-    runner       :class:`ScenarioRunner`, which drives the panel through harness.driver.Panel
-    collect      :class:`ScenarioFile`, :class:`ScenarioItem` and the hooks the plugin registers
-                 (harness.plugin registers that module, not this package)
+    assertions   judging a step's assertions (:class:`ScenarioFailure` when one breaks), and
+                 the JSON-pointer and per-id readers of answers
+    runner       :class:`ScenarioRunner`, which runs the steps through a
+                 harness.panel.driver.Panel, within the run's :class:`ScenarioSettings`
+
+The runner is handed the panel, the settings, the judge and the time seams; it never sees the
+run. The pytest items that run scenario files, and the wiring of a runner to the run, live a
+layer up, in ``run/scenario_items.py``.
 
 Exceptions::
 
@@ -26,15 +31,7 @@ Exceptions::
 
 from __future__ import annotations
 
-from harness.scenarios.collect import (
-    ScenarioFile,
-    ScenarioItem,
-    default_paths,
-    pytest_collect_file,
-    pytest_runtest_makereport,
-    scenario_folder,
-    shipped_files,
-)
+from harness.scenarios.assertions import ScenarioFailure
 from harness.scenarios.expressions import (
     Expression,
     ExpressionError,
@@ -44,7 +41,7 @@ from harness.scenarios.expressions import (
 )
 from harness.scenarios.loader import SCHEMA_ID, ScenarioError, load_file, load_scenario
 from harness.scenarios.model import Actor, ControlStep, DeltaCheck, Need, RequestStep, Scenario
-from harness.scenarios.runner import ScenarioFailure, ScenarioRunner, ScenarioRuntimeError
+from harness.scenarios.runner import ScenarioRunner, ScenarioRuntimeError, ScenarioSettings
 
 __all__ = [
     "SCHEMA_ID",
@@ -58,18 +55,12 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioFailure",
-    "ScenarioFile",
-    "ScenarioItem",
     "ScenarioRunner",
     "ScenarioRuntimeError",
+    "ScenarioSettings",
     "Template",
-    "default_paths",
     "load_file",
     "load_scenario",
     "parse_expression",
     "parse_template",
-    "pytest_collect_file",
-    "pytest_runtest_makereport",
-    "scenario_folder",
-    "shipped_files",
 ]

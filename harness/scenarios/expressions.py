@@ -22,7 +22,8 @@ from decimal import (
 )
 from typing import Final
 
-from harness import values
+from harness.base import values
+from harness.base.errors import DataError
 
 __all__ = [
     "Expression",
@@ -38,7 +39,7 @@ __all__ = [
 _MAX_DEPTH: Final = 32
 
 
-class ExpressionError(ValueError):
+class ExpressionError(DataError):
     """An expression outside the grammar, or a value it cannot compute with."""
 
 

@@ -19,10 +19,12 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness import contract, values
-from harness.checks import ErrorKind
-from harness.client import is_spending_action
-from harness.resources import schemas_dir
+from harness import contract
+from harness.base import values
+from harness.base.errors import DataError
+from harness.base.exchange import is_spending_action
+from harness.contract.resources import schemas_dir
+from harness.judging.checks import ErrorKind
 from harness.scenarios.expressions import (
     Expression,
     ExpressionError,
@@ -81,7 +83,7 @@ _ERROR_KINDS: Final[Mapping[str, ErrorKind]] = MappingProxyType({
 })
 
 
-class ScenarioError(Exception):
+class ScenarioError(DataError):
     """A file is not a valid scenario; ``problems`` are (JSON pointer, message) pairs."""
 
     def __init__(self, source: str, problems: Sequence[tuple[str, str]]) -> None:

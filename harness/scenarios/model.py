@@ -13,8 +13,8 @@ from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from harness.checks import ErrorKind
-from harness.driver import Service, visible_units
+from harness.judging.checks import ErrorKind
+from harness.panel.catalog import Service, visible_units
 from harness.scenarios.expressions import Expression, Template
 
 __all__ = [

@@ -1,33 +1,47 @@
-"""Running a scenario: :class:`ScenarioRunner` drives the panel through harness.driver.Panel.
+"""Running a scenario's steps: :class:`ScenarioRunner` drives a harness.panel.driver.Panel.
 
-Needs the run does not allow become N/A before anything is sent; adds go through the spend
-guard; every assertion's verdict goes to the run's judge. A failure on a clause that is not
-MUST is recorded and the scenario goes on; a MUST failure stops it (:class:`ScenarioFailure`).
+The runner is handed what it uses, never the run: the :class:`~harness.panel.driver.Panel`
+(and, through it, the control API when there is one), the few limits of the run it reads
+(:class:`ScenarioSettings`), a way to reach the running item's judge, and the seams that let
+time pass. Needs the run does not allow become N/A before anything is sent; the scenario's
+services are picked from the live catalogue; each step then sends its request (adds through
+the spend guard, balances measured around it), its control call, its poll (``wait_for``, on
+the one schedule of :class:`~harness.panel.polling.Waiting`) or its pause, captures values,
+and hands its assertions to :mod:`harness.scenarios.assertions`, which tells the judge.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
-from harness import contract, values
-from harness.budget import Wallet
-from harness.checks import Applies, CheckFailure, Facts, Grade, answer_kind, unusable_by
-from harness.client import Exchange, is_spending_action
-from harness.driver import (
-    MULTI_STATUS_ALIASES,
-    SANDBOX_BALANCE,
-    Panel,
-    Service,
-    charge_matches,
+from harness import contract
+from harness.base import values
+from harness.base.budget import Wallet
+from harness.base.errors import HarnessError
+from harness.base.exchange import Exchange, is_spending_action
+from harness.base.progress import Progress
+from harness.base.redaction import Secret
+from harness.judging.checks import Applies, Facts, answer_kind, unusable_by
+from harness.judging.judge import Judge, NotApplicable
+from harness.judging.verdicts import NaReason
+from harness.panel.catalog import Service, cost_if_accepted
+from harness.panel.driver import SANDBOX_BALANCE, Panel
+from harness.panel.polling import Waiting
+from harness.panel.probes import multi_status_aliases
+from harness.scenarios.assertions import (
+    Missing,
+    StepState,
+    answer,
+    at,
+    check,
+    fail,
+    unknown_word,
 )
-from harness.judge import Judge, NotApplicable
-from harness.redaction import Secret
 from harness.scenarios.expressions import Expression, ExpressionError, Lookup, Template, short
 from harness.scenarios.model import (
     ACTION_DEP,
@@ -37,84 +51,50 @@ from harness.scenarios.model import (
     SERVICE_FIELDS,
     Actor,
     Advance,
-    Assertion,
     Capture,
     CaptureSource,
     ControlStep,
-    DeltaCheck,
-    HeaderCheck,
-    HttpStatusCheck,
     Mint,
     Need,
     OrderOutcome,
     Outcome,
-    OutcomeCheck,
     RequestStep,
     Scenario,
     Selector,
-    ShapeCheck,
     SleepStep,
-    StatusCheck,
     Step,
-    ThatCheck,
-    Vocabulary,
     WaitStep,
 )
-from harness.session import HarnessRun
-from harness.verdicts import NaReason, Verdict
+from harness.wire.control import ControlClient
 
 __all__ = [
-    "EXCERPT",
     "MAX_REPEAT",
-    "ScenarioFailure",
     "ScenarioRunner",
     "ScenarioRuntimeError",
-    "excerpt",
+    "ScenarioSettings",
 ]
 
 MAX_REPEAT: Final = 10_000
 """The most requests one ``repeat`` step may send, whatever its count expression says."""
-EXCERPT: Final = 300
-"""The most characters of an answer (or a request) a failure message quotes."""
-# Simulated seconds a wait_for step moves the control clock between polls: the order's
-# lifecycle is the panel's business, so this only bounds how far the harness will push it.
-_ADVANCE_STEPS: Final = (1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
 
 
-class ScenarioRuntimeError(Exception):
+class ScenarioRuntimeError(HarnessError):
     """The scenario cannot go on, and not because of the panel (e.g. an expression of the
     scenario yields 2.5 where the control API needs a whole number)."""
 
 
-class ScenarioFailure(CheckFailure):
-    """A broken clause, with the scenario step it was seen in."""
+@dataclass(frozen=True, slots=True)
+class ScenarioSettings:
+    """What a scenario reads of the run's configuration."""
 
-    def __init__(
-        self,
-        scenario: Scenario,
-        step: Step | None,
-        clause: str,
-        expected: str,
-        got: str,
-        exchanges: Sequence[Exchange] = (),
-        grade: Grade = Grade.FAIL,
-        source: str = "",
-    ) -> None:
-        where = "before the first step" if step is None else f'step {step.number} "{step.name}"'
-        super().__init__(
-            clause, f"scenario {scenario.name}", f"{where}: expected {expected}; got {got}",
-            grade, exchanges,
-        )
-        self.scenario = scenario
-        self.step = step
-        self.expected = expected
-        self.got = got
-        self.source = source
-        """The JSON pointer, in the scenario file, of what failed (an assertion, a capture)."""
-
-
-class _Missing(Exception):
-    """A value a capture or an assertion looked for is not in the answer."""
+    order_timeout: float
+    """``--panel-order-timeout``: how long a black-box ``wait_for`` (or pause) may last."""
+    max_spend: Decimal = Decimal(0)
+    """``--panel-max-spend``: 0 makes the scenarios that ``need: spend`` N/A."""
+    rate_limit: int | None = None
+    """``--panel-rate-limit``, the advertised requests per minute, when given."""
+    second_key: bool = False
+    """Whether ``--panel-second-key`` was given (with a control API one is minted anyway)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,40 +125,34 @@ class _Picked:
         }[name]
 
 
-@dataclass(slots=True)
-class _StepState:
-    """What one step produced, for its captures and assertions."""
-
-    exchange: Exchange | None = None
-    body: object = None
-    locals: dict[str, object] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)
-    balances: dict[Actor, tuple[Decimal, Decimal]] = field(default_factory=dict)
-
-
 class ScenarioRunner:
-    """Runs one scenario against the panel of a :class:`~harness.session.HarnessRun`.
+    """Runs one scenario against ``panel``, within the run's ``settings``.
 
-    The run's judge (``run.judge``, set by the plugin for the running item) receives every
-    verdict: a PASS per assertion that held, and failures. A failure on a clause that is not
-    MUST is recorded NON-STRICT and the scenario goes on; a MUST failure stops it (raised).
-    ``sleep`` lets time pass for the panel (default :meth:`HarnessRun.wait`: the control clock
-    when there is one, else real time); ``clock`` bounds black-box polling (monotonic time).
+    ``judge`` returns the running item's judge, which receives every verdict: a PASS per
+    assertion that held, and failures. A failure on a clause that is not MUST is recorded
+    NON-STRICT and the scenario goes on; a MUST failure stops it (raised). ``sleep`` lets time
+    pass for the panel (the control clock when there is one, else real time, shown through
+    ``progress`` when it lasts); ``clock`` bounds black-box polling (monotonic time).
     """
 
     def __init__(
         self,
-        run: HarnessRun,
+        panel: Panel,
         scenario: Scenario,
+        settings: ScenarioSettings,
         *,
-        sleep: Callable[[float], None] | None = None,
-        clock: Callable[[], float] | None = None,
+        judge: Callable[[], Judge],
+        sleep: Callable[[float], None],
+        progress: Progress,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.harness = run
-        self.panel: Panel = run.panel
+        self.panel = panel
         self.scenario = scenario
-        self._sleep = sleep or run.wait
-        self._clock = clock or time.monotonic
+        self.settings = settings
+        self._judge = judge
+        self._sleep = sleep
+        self._progress = progress
+        self._clock = clock
         self._wallets: dict[Actor, Wallet] = {}
         self._wrong: Secret | None = None
         self._facts: dict[str, object] = {}
@@ -190,14 +164,24 @@ class ScenarioRunner:
 
     @property
     def judge(self) -> Judge:
-        return self.panel.judge
+        """The running item's judge."""
+        return self._judge()
+
+    @property
+    def places(self) -> int:
+        """The money precision the panel has shown."""
+        return self.panel.places
+
+    def _control_api(self) -> ControlClient | None:
+        """The panel's control API, or ``None`` (black-box)."""
+        return self.panel.control if self.panel.controlled else None
 
     # -- the whole scenario ------------------------------------------------------------------
 
     def run(self) -> None:
         """Run every step; raises NotApplicable when the run does not allow the scenario."""
         self._require_needs()
-        self.harness.client.observers.append(self._observe)
+        self.panel.client.observers.append(self._observe)
         try:
             self._open()
             skipped = self._skipped()
@@ -207,22 +191,22 @@ class ScenarioRunner:
                 self.step = step
                 self._run_step(step)
         finally:
-            self.harness.client.observers.remove(self._observe)
+            self.panel.client.observers.remove(self._observe)
 
     def _observe(self, exchange: Exchange) -> None:
         self.trace.append((self.step.number if self.step is not None else 0, exchange))
 
     def _require_needs(self) -> None:
-        config = self.harness.config
-        controlled = self.harness.control is not None
+        settings = self.settings
+        controlled = self.panel.controlled
         for need in sorted(self.scenario.needs):
-            if need is Need.SPEND and config.max_spend <= 0:
+            if need is Need.SPEND and settings.max_spend <= 0:
                 raise NotApplicable(NaReason.SPEND_CAP, "--panel-max-spend is 0")
             if need is Need.CONTROL and not controlled:
                 raise NotApplicable(NaReason.NO_CONTROL)
-            if need is Need.SECOND_KEY and not controlled and config.second_key is None:
+            if need is Need.SECOND_KEY and not controlled and not settings.second_key:
                 raise NotApplicable(NaReason.NO_SECOND_KEY)
-            if need is Need.RATE_LIMIT and config.rate_limit is None:
+            if need is Need.RATE_LIMIT and settings.rate_limit is None:
                 raise NotApplicable(NaReason.NO_RATE_LIMIT)
 
     def _open(self) -> None:
@@ -302,7 +286,10 @@ class ScenarioRunner:
             return self._wrong
         return self._wallet(actor).key
 
-    def _lookup(self, state: _StepState | None = None) -> Lookup:
+    def lookup(self, state: StepState | None = None) -> Lookup:
+        """The names an expression may use: the step's locals, the captures so far, the
+        picked services' fields, and the run's facts."""
+
         def lookup(name: str) -> object:
             if state is not None:
                 if name in state.locals:
@@ -325,7 +312,7 @@ class ScenarioRunner:
         if name == "link":
             return self.panel.link()  # fresh every time: panels may refuse a busy link
         if name not in self._facts:
-            config = self.harness.config
+            settings = self.settings
             value: object
             if name == "never_issued":
                 value = self.panel.never_issued()
@@ -334,9 +321,9 @@ class ScenarioRunner:
             elif name == "places":
                 value = Decimal(self.panel.places)
             elif name == "order_timeout":
-                value = Decimal(str(config.order_timeout))
+                value = Decimal(str(settings.order_timeout))
             elif name == "rate_limit":
-                value = Decimal(config.rate_limit or 0)
+                value = Decimal(settings.rate_limit or 0)
             else:
                 value = self.panel.multi_status_action()
                 if value is None:
@@ -346,9 +333,11 @@ class ScenarioRunner:
             self._facts[name] = value
         return self._facts[name]
 
-    def _render(self, template: Template, state: _StepState | None = None) -> str:
+    def render(self, template: Template, state: StepState | None = None) -> str:
+        """``template`` written with :meth:`lookup`'s names; a name it cannot write stops the
+        scenario (:class:`ScenarioRuntimeError`)."""
         try:
-            return template.render(self._lookup(state))
+            return template.render(self.lookup(state))
         except ExpressionError as error:
             raise ScenarioRuntimeError(
                 f"{self._here()}: cannot write {template.text!r}: {error}"
@@ -366,7 +355,7 @@ class ScenarioRunner:
         if isinstance(step, SleepStep):
             self._pause(step)
             return
-        state = _StepState()
+        state = StepState()
         # Back to back with the previous step's closing read, that read is reused.
         opening = {a: self.panel.quiet_balance(self._wallet(a).key) for a in step.measure}
         if isinstance(step, RequestStep):
@@ -380,15 +369,15 @@ class ScenarioRunner:
         self._locals(step, state)
         self._capture(step, state)
         for assertion in step.expect:
-            self._check(assertion, state)
+            check(self, assertion, state)
         unresolved = [c for c in step.capture if c.name in state.missing]
         if unresolved:
             capture = unresolved[0]
             clause = next((a.clause for a in step.expect), self.scenario.clauses[0])
-            self._fail(clause, f"a value for {capture.name}", state.missing[capture.name], state,
-                       source=capture.where)
+            fail(self, clause, f"a value for {capture.name}", state.missing[capture.name], state,
+                 source=capture.where)
 
-    def _locals(self, step: Step, state: _StepState) -> None:
+    def _locals(self, step: Step, state: StepState) -> None:
         if state.exchange is not None:
             state.locals["http_status"] = Decimal(state.exchange.status or 0)
         balances = state.balances.get(step.actor.wallet_owner)
@@ -400,9 +389,9 @@ class ScenarioRunner:
             for name in BALANCE_LOCALS:
                 state.missing.setdefault(name, "the balance was not read around this step")
 
-    def _request(self, step: RequestStep, state: _StepState) -> None:
-        action = self._render(step.action, state)
-        params = {name: self._render(t, state) for name, t in step.params}
+    def _request(self, step: RequestStep, state: StepState) -> None:
+        action = self.render(step.action, state)
+        params = {name: self.render(t, state) for name, t in step.params}
         form = step.form or _infer_form(action, params)
         key = self._key(step.actor)
         if step.spends:
@@ -416,10 +405,10 @@ class ScenarioRunner:
         request = {"action": action, **params}
         if step.repeat is None:
             state.exchange = self.panel.call(form, request, key)
-            control = self.harness.control
+            control = self._control_api()
             if (step.on_refusal_advance is not None and control is not None
                     and self._refused(state.exchange)):
-                seconds = self._render(step.on_refusal_advance, state)
+                seconds = self.render(step.on_refusal_advance, state)
                 try:
                     advance = float(seconds)
                 except ValueError:
@@ -446,7 +435,7 @@ class ScenarioRunner:
         return answer_kind(exchange) is Applies.ERROR and unusable_by(exchange) is None
 
     def _add(
-        self, step: RequestStep, params: dict[str, str], key: Secret | None, state: _StepState
+        self, step: RequestStep, params: dict[str, str], key: Secret | None, state: StepState
     ) -> None:
         catalog = self.panel.catalog()
         by_id = {s.id: s for s in catalog.services}
@@ -463,12 +452,12 @@ class ScenarioRunner:
             state.missing["units"] = "the add carries no readable quantity"
         if step.worst_case is not None:
             try:
-                worst = step.worst_case.number(self._lookup(state))
+                worst = step.worst_case.number(self.lookup(state))
             except ExpressionError as error:
                 raise ScenarioRuntimeError(f"{self._here()}: worst_case: {error}") from None
         else:
             candidates = [service] if service is not None else list(catalog.services)
-            worst = max((_worst(s, units) for s in candidates), default=Decimal(0))
+            worst = max((cost_if_accepted(s, units) for s in candidates), default=Decimal(0))
         wallet = self._wallet(step.actor)
         attempt = self.panel.attempt(
             wallet, params, worst, key=key if step.actor is Actor.WRONG else None
@@ -477,9 +466,9 @@ class ScenarioRunner:
         state.body = attempt.exchange.json
         state.balances[step.actor.wallet_owner] = (attempt.before, attempt.after)
 
-    def _count(self, expression: Expression, state: _StepState) -> int:
+    def _count(self, expression: Expression, state: StepState) -> int:
         try:
-            value = expression.number(self._lookup(state))
+            value = expression.number(self.lookup(state))
         except ExpressionError as error:
             raise ScenarioRuntimeError(f"{self._here()}: repeat count: {error}") from None
         if value != value.to_integral_value() or not 1 <= value <= MAX_REPEAT:
@@ -488,44 +477,43 @@ class ScenarioRunner:
             )
         return int(value)
 
-    def _control(self, step: ControlStep, state: _StepState) -> None:
+    def _control(self, step: ControlStep, state: StepState) -> None:
         command = step.command
         control = self.panel.control
         if isinstance(command, Mint):
-            balance = _decimal(self._render(command.balance, state), "mint balance", self._here())
+            balance = _decimal(self.render(command.balance, state), "mint balance", self._here())
             self._wallets[Actor.FRESH] = self.panel.poor_wallet(balance)
         elif isinstance(command, Advance):
-            seconds = _decimal(self._render(command.seconds, state), "seconds", self._here())
+            seconds = _decimal(self.render(command.seconds, state), "seconds", self._here())
             control.advance_clock(float(seconds))
         elif isinstance(command, OrderOutcome):
             remains = start = None
             if command.remains is not None:
-                remains = _whole(self._render(command.remains, state), "remains", self._here())
+                remains = _whole(self.render(command.remains, state), "remains", self._here())
             if command.start_count is not None:
                 start = _whole(
-                    self._render(command.start_count, state), "start_count", self._here()
+                    self.render(command.start_count, state), "start_count", self._here()
                 )
             state.body = control.set_order_outcome(
-                self._render(command.order, state), command.status, remains=remains,
+                self.render(command.order, state), command.status, remains=remains,
                 start_count=start,
             )
         else:
             state.body = control.set_refill_outcome(
-                self._render(command.refill, state), command.status
+                self.render(command.refill, state), command.status
             )
 
-    def _wait(self, step: WaitStep, state: _StepState) -> None:
-        target = self._render(step.target, state)
+    def _wait(self, step: WaitStep, state: StepState) -> None:
+        target = self.render(step.target, state)
         key = self._key(step.actor)
         if key is None:  # the loader refuses `as: none` on a wait; this keeps types honest
             raise ScenarioRuntimeError(f"{self._here()}: a wait needs a key")
         read = values.refill_status if step.refill else values.order_status
         wanted = {read(word) for word in step.words}
-        timeout = self.harness.config.order_timeout
-        started = self._clock()
-        deadline = started + timeout
-        advances = iter(_ADVANCE_STEPS)
-        delay = 0.5
+        noun = "refill" if step.refill else "order"
+        what = f"the {noun} {target} to reach {' or '.join(step.words)}"
+        waiting = Waiting(self._control_api(), self.settings.order_timeout, self._progress,
+                          sleep=self._sleep, clock=self._clock)
         previous: Exchange | None = None
         while True:
             exchange = (
@@ -535,48 +523,33 @@ class ScenarioRunner:
             if previous is not None and not step.refill:
                 self.judge.apply_facts(exchange, Facts(previous=previous))
             state.exchange, state.body = exchange, exchange.json
-            noun = "refill" if step.refill else "order"
-            what = f"the {noun} {target} to reach {' or '.join(step.words)}"
             word = exchange.json.get("status") if isinstance(exchange.json, dict) else None
             meaning = read(word)
             if answer_kind(exchange) is Applies.SUCCESS and meaning in wanted:
                 break
             got = None
             if answer_kind(exchange) is not Applies.SUCCESS:
-                got = _answer(exchange)
+                got = answer(exchange)
             elif meaning is None:
-                self._unknown_word(word, step.refill, state, f"{step.where}/wait_for")
+                unknown_word(self, word, step.refill, state, f"{step.where}/wait_for")
                 return
             elif _final(meaning):
                 got = f"it ended {short(word)}"
             if got is not None:
                 # A MUST clause raises here; a lesser one is recorded and the wait ends.
-                self._fail(step.wait_clause, what, got, state, source=f"{step.where}/wait_for")
+                fail(self, step.wait_clause, what, got, state, source=f"{step.where}/wait_for")
                 return
-            if self.harness.control is not None:
-                seconds = next(advances, None)
-                if seconds is None:
-                    raise NotApplicable(NaReason.TIMEOUT, f"still {word} after 30 simulated days")
-                self.harness.control.advance_clock(seconds)
-            else:
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise NotApplicable(NaReason.TIMEOUT, f"{timeout:g}s")
-                self.harness.progress.sleep(
-                    min(delay, remaining), self._sleep, what=f"{what} (status {short(word)})",
-                    since=started, deadline=deadline,
-                )
-                delay = min(delay * 2, 10.0)
+            waiting.pause(f"{what} (status {short(word)})")
             previous = exchange
         self.judge.passed(step.wait_clause)
 
     def _pause(self, step: SleepStep) -> None:
         try:
-            seconds = step.seconds.number(self._lookup())
+            seconds = step.seconds.number(self.lookup())
         except ExpressionError as error:
             raise ScenarioRuntimeError(f"{self._here()}: sleep: {error}") from None
-        timeout = self.harness.config.order_timeout
-        if self.harness.control is None and seconds > Decimal(str(timeout)):
+        timeout = self.settings.order_timeout
+        if not self.panel.controlled and seconds > Decimal(str(timeout)):
             raise NotApplicable(
                 NaReason.TIMEOUT, f"a pause of {seconds}s is longer than --panel-order-timeout"
             )
@@ -585,12 +558,12 @@ class ScenarioRunner:
 
     # -- captures ----------------------------------------------------------------------------
 
-    def _capture(self, step: Step, state: _StepState) -> None:
+    def _capture(self, step: Step, state: StepState) -> None:
         for capture in step.capture:
-            lookup = self._lookup(state)
+            lookup = self.lookup(state)
             try:
                 value = self._capture_value(capture, state, lookup)
-            except (_Missing, ExpressionError) as problem:
+            except (Missing, ExpressionError) as problem:
                 if capture.default is None:
                     state.missing[capture.name] = str(problem)
                     continue
@@ -601,176 +574,17 @@ class ScenarioRunner:
                     continue
             self._captures[capture.name] = value
 
-    def _capture_value(self, capture: Capture, state: _StepState, lookup: Lookup) -> object:
+    def _capture_value(self, capture: Capture, state: StepState, lookup: Lookup) -> object:
         if capture.source is CaptureSource.EXPRESSION and capture.expression is not None:
             return capture.expression.value(lookup)
         if capture.source is CaptureSource.HEADER and capture.header is not None:
             value = state.exchange.header(capture.header) if state.exchange else None
             if value is None:
-                raise _Missing(f"the answer has no {capture.header} header")
+                raise Missing(f"the answer has no {capture.header} header")
             return value
         if capture.pointer is None:
-            raise _Missing("nothing to capture from")
-        return _at(state.body, self._render(capture.pointer, state))
-
-    # -- assertions --------------------------------------------------------------------------
-
-    def _check(self, assertion: Assertion, state: _StepState) -> None:
-        try:
-            problem = self._problem(assertion, state)
-        except (_Missing, ExpressionError) as error:
-            problem = (_expected(assertion), str(error))
-        if problem is None:
-            self.judge.passed(assertion.clause)
-        elif isinstance(problem, tuple):
-            expected, got = problem
-            self._fail(assertion.clause, assertion.what or expected, got, state,
-                       source=assertion.where)
-
-    def _problem(
-        self, assertion: Assertion, state: _StepState
-    ) -> tuple[str, str] | _Skip | None:
-        """``None`` when the assertion holds, else (expected, got)."""
-        lookup = self._lookup(state)
-        if isinstance(assertion, DeltaCheck):
-            return self._delta(assertion, state, lookup)
-        if isinstance(assertion, ThatCheck):
-            if assertion.expression.holds(lookup):
-                return None
-            return assertion.expression.text, assertion.expression.explain(lookup)
-        exchange = state.exchange
-        if exchange is None:
-            return _expected(assertion), "no API answer in this step"
-        if isinstance(assertion, OutcomeCheck):
-            return self._outcome(assertion, exchange, state)
-        if isinstance(assertion, StatusCheck):
-            return self._status(assertion, state)
-        if isinstance(assertion, ShapeCheck):
-            return self._shape(assertion, exchange, state)
-        if isinstance(assertion, HttpStatusCheck):
-            if exchange.status in assertion.statuses:
-                return None
-            return _expected(assertion), _answer(exchange)
-        return self._header(assertion, exchange)
-
-    def _delta(
-        self, assertion: DeltaCheck, state: _StepState, lookup: Lookup
-    ) -> tuple[str, str] | None:
-        places = self.panel.places
-        for actor, expression in assertion.deltas:
-            before, after = state.balances[actor]
-            expected = expression.number(lookup)
-            actual = after - before
-            if not charge_matches(actual, expected, places):
-                who = "" if actor is self.step_actor() else f"{actor.value}'s "
-                return (
-                    f"{who}balance delta {expression.text} = {_signed(expected)} (exact, or "
-                    f"rounded to {places} decimals)",
-                    f"{_signed(actual)} (balance {before} -> {after})",
-                )
-        return None
-
-    def step_actor(self) -> Actor:
-        return self.step.actor.wallet_owner if self.step is not None else Actor.MAIN
-
-    def _outcome(
-        self, assertion: OutcomeCheck, exchange: Exchange, state: _StepState
-    ) -> tuple[str, str] | None:
-        if assertion.item is None:
-            kind = answer_kind(exchange)
-            if kind is Applies.ERROR and assertion.kind is not None:
-                self.judge.apply_facts(exchange, Facts(error_kind=assertion.kind))
-            wanted = Applies.SUCCESS if assertion.outcome is Outcome.OK else Applies.ERROR
-            return None if kind is wanted else (_expected(assertion), _answer(exchange))
-        item_id = self._render(assertion.item, state)
-        item = _item(state.body, item_id)
-        failed = _item_is_error(item)
-        if failed == (assertion.outcome is Outcome.ERROR):
-            return None
-        expected = (
-            f"an error item for id {item_id}" if assertion.outcome is Outcome.ERROR
-            else f"id {item_id} answered normally"
-        )
-        return expected, f"item {short(item, 200)}"
-
-    def _status(
-        self, assertion: StatusCheck, state: _StepState
-    ) -> tuple[str, str] | _Skip | None:
-        target = state.body
-        if assertion.item is not None:
-            target = _item(target, self._render(assertion.item, state))
-        pointer = self._render(assertion.at, state) if assertion.at is not None else "/status"
-        word = _at(target, pointer)
-        refills = assertion.vocabulary is Vocabulary.REFILL
-        read = values.refill_status if refills else values.order_status
-        if read(word) is None:
-            # A word outside the vocabulary breaks the vocabulary's clause, not this one: what
-            # the word means (and so whether this assertion holds) cannot be told.
-            self._unknown_word(word, refills, state, assertion.where)
-            return _SKIPPED
-        if read(word) in {read(w) for w in assertion.words}:
-            return None
-        return _expected(assertion), f"{pointer} is {short(word)}"
-
-    def _unknown_word(self, word: object, refills: bool, state: _StepState, source: str) -> None:
-        clause = "RSTATUS-001" if refills else "STATUS-002"
-        noun = "refill" if refills else "order"
-        self._fail(clause, f"a {noun} status word of the vocabulary",
-                   f"status {short(word)}", state, source=source)
-
-    def _shape(
-        self, assertion: ShapeCheck, exchange: Exchange, state: _StepState
-    ) -> tuple[str, str] | _Skip | None:
-        if not exchange.is_json:
-            return _expected(assertion), _answer(exchange)
-        found = contract.validate(assertion.form, "response", exchange.json)
-        if found:
-            listed = "; ".join(f"{v.pointer or '/'}: {v.message}"[:160] for v in found[:3])
-            return _expected(assertion), listed
-        if assertion.canonical and not contract.is_canonical(assertion.form, exchange.json):
-            self._fail(
-                assertion.clause, f"the canonical {assertion.form} shape",
-                f"a dialect variant: {excerpt(exchange.text)}", state, grade=Grade.NON_STRICT,
-                source=assertion.where,
-            )
-            return _SKIPPED
-        return None
-
-    def _header(self, assertion: HeaderCheck, exchange: Exchange) -> tuple[str, str] | _Skip | None:
-        if assertion.on_status and exchange.status not in assertion.on_status:
-            statuses = ", ".join(str(s) for s in sorted(assertion.on_status))
-            self.judge.not_applicable(
-                assertion.clause, NaReason.NOT_OFFERED,
-                f"no HTTP {statuses} answer to judge (got {exchange.status})",
-            )
-            return _SKIPPED
-        value = exchange.header(assertion.name)
-        if value is None:
-            return _expected(assertion), f"no {assertion.name} header ({_answer(exchange)})"
-        if assertion.pattern is not None and not assertion.pattern.fullmatch(value.strip()):
-            return _expected(assertion), f"{assertion.name}: {value!r}"
-        return None
-
-    # -- failing -----------------------------------------------------------------------------
-
-    def _fail(
-        self, clause: str, expected: str, got: str, state: _StepState,
-        grade: Grade = Grade.FAIL, *, source: str,
-    ) -> None:
-        """Record the failure; raise it when it fails a MUST clause (the scenario stops)."""
-        exchanges = [state.exchange] if state.exchange is not None else []
-        failure = ScenarioFailure(
-            self.scenario, self.step, clause, expected, got, exchanges, grade, source
-        )
-        if self.judge.record_failure(failure) is Verdict.FAIL:
-            raise failure
-
-
-class _Skip(Enum):
-    SKIPPED = "skipped"
-
-
-_SKIPPED: Final = _Skip.SKIPPED
+            raise Missing("nothing to capture from")
+        return at(state.body, self.render(capture.pointer, state))
 
 
 # ---- helpers of the runner --------------------------------------------------------------------
@@ -791,7 +605,7 @@ _BATCH_PARAMS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
 
 def _infer_form(action: str, params: Mapping[str, str]) -> str | None:
     """The contract form an answer is judged as: the action, or its batch form when it lists."""
-    if action in MULTI_STATUS_ALIASES and "orders" in params:
+    if action in multi_status_aliases() and "orders" in params:
         return "status-multi"
     single, batch = _BATCH_PARAMS.get(action, ("", ""))
     if batch in params and single not in params:
@@ -814,14 +628,6 @@ def _units(params: Mapping[str, str]) -> int | None:
     return quantity * runs if runs else quantity
 
 
-def _worst(service: Service, units: int | None) -> Decimal:
-    """What an add can cost if the panel wrongly accepts it; absurd quantities are bounded by
-    ten times the service's max (the wallet's balance bounds a real debit anyway)."""
-    if service.flat:
-        return service.rate
-    return service.price(service.max if units is None else min(units, 10 * service.max))
-
-
 def _decimal(text: str, what: str, where: str) -> Decimal:
     number = values.money(text.strip())
     if number is None:
@@ -841,87 +647,3 @@ def _final(meaning: values.OrderStatus | values.RefillStatus | None) -> bool:
         return meaning.terminal
     return meaning in (values.RefillStatus.COMPLETED, values.RefillStatus.REJECTED)
 
-
-def _at(document: object, pointer: str) -> object:
-    """RFC 6901 lookup; raises _Missing naming the pointer."""
-    if pointer == "":
-        return document
-    if not pointer.startswith("/"):
-        raise _Missing(f"{pointer!r} is not a JSON pointer")
-    node = document
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            raise _Missing(f"{pointer} is absent from the answer")
-    return node
-
-
-def _item(body: object, item_id: str) -> object:
-    """The per-id item of a batch answer: a member keyed by the id, a list element naming it
-    (``order`` or ``refill``), or a single object naming it."""
-    if isinstance(body, dict):
-        if item_id in body:
-            return body[item_id]
-        if _names_id(body, item_id):
-            return body
-    if isinstance(body, list):
-        for element in body:
-            if isinstance(element, dict) and _names_id(element, item_id):
-                return element
-    raise _Missing(f"no item for id {item_id} in the answer")
-
-
-def _names_id(item: Mapping[str, object], item_id: str) -> bool:
-    return any(values.id_text(item.get(name)) == item_id for name in ("order", "refill"))
-
-
-def _item_is_error(item: object) -> bool:
-    """An error item: a bare string, an object with ``error``, or an object whose result
-    (``cancel``, ``refill``, ``status``) is an object with ``error``."""
-    if isinstance(item, str):
-        return True
-    if not isinstance(item, dict):
-        return False
-    return "error" in item or any(isinstance(v, dict) and "error" in v for v in item.values())
-
-
-def _expected(assertion: Assertion) -> str:
-    if assertion.what:
-        return assertion.what
-    if isinstance(assertion, OutcomeCheck):
-        return (
-            "a success answer" if assertion.outcome is Outcome.OK
-            else "an error envelope (HTTP 200 or 4xx)"
-        )
-    if isinstance(assertion, StatusCheck):
-        where = f" for id {assertion.item.text}" if assertion.item is not None else ""
-        return f"status {' or '.join(assertion.words)}{where}"
-    if isinstance(assertion, ShapeCheck):
-        return f"an answer valid against response/{assertion.form}.json"
-    if isinstance(assertion, DeltaCheck):
-        return ", ".join(f"{a.value}'s balance delta {e.text}" for a, e in assertion.deltas)
-    if isinstance(assertion, ThatCheck):
-        return assertion.expression.text
-    if isinstance(assertion, HttpStatusCheck):
-        return "HTTP " + " or ".join(str(s) for s in sorted(assertion.statuses))
-    pattern = f" matching {assertion.pattern.pattern}" if assertion.pattern else ""
-    return f"a {assertion.name} header{pattern}"
-
-
-def _answer(exchange: Exchange) -> str:
-    if exchange.transport_error is not None:
-        return f"no HTTP answer ({exchange.transport_error})"
-    return f"HTTP {exchange.status} {excerpt(exchange.text)}"
-
-
-def excerpt(text: str, limit: int = EXCERPT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "...(truncated)"
-
-
-def _signed(amount: Decimal) -> str:
-    return f"+{amount}" if amount >= 0 else str(amount)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from harness import values
-from harness.checks import Applies, answer_kind, expect_success, require
-from harness.client import Encoding
-from harness.driver import Panel
-from harness.judge import Judge
-from harness.redaction import Secret
-from harness.verdicts import NaReason
+from harness import (
+    Applies,
+    Encoding,
+    Judge,
+    NaReason,
+    Panel,
+    Secret,
+    answer_kind,
+    expect_success,
+    require,
+    values,
+)
 
 
 @pytest.mark.clause("GEN-001", "BAL-001", "BAL-002", "BAL-004", "AUTH-005")

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import ErrorKind, require
-from harness.driver import Panel
-from harness.judge import Judge
-from harness.redaction import Secret
+from harness import ErrorKind, Judge, Panel, Secret, require
 
 
 def _wrong_key(panel: Panel) -> Secret:

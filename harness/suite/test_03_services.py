@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import expect_success
-from harness.driver import Panel
-from harness.judge import Judge
-from harness.verdicts import NaReason
+from harness import Judge, NaReason, Panel, expect_success
 
 
 @pytest.mark.clause(

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from harness import values
-from harness.checks import ErrorKind, require
-from harness.driver import Catalog, Panel, Service, charge_matches
-from harness.judge import NotApplicable
-from harness.verdicts import NaReason
+from harness import (
+    Catalog,
+    ErrorKind,
+    NaReason,
+    NotApplicable,
+    Panel,
+    Service,
+    charge_matches,
+    require,
+    values,
+)
 
 RUNS = 2
 INTERVAL = 5  # minutes; in every published interval list

@@ -10,12 +10,21 @@ from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from harness import values
-from harness.budget import Wallet
-from harness.checks import Applies, ErrorKind, answer_kind, require
-from harness.driver import Catalog, OrderSpec, Panel, PlacedOrder, roundings
-from harness.judge import NotApplicable
-from harness.verdicts import NaReason
+from harness import (
+    Applies,
+    Catalog,
+    ErrorKind,
+    NaReason,
+    NotApplicable,
+    OrderSpec,
+    Panel,
+    PlacedOrder,
+    Wallet,
+    answer_kind,
+    require,
+    roundings,
+    values,
+)
 
 CONCURRENT = 5
 

@@ -6,12 +6,21 @@ from typing import NoReturn
 
 import pytest
 
-from harness import contract, values
-from harness.checks import Applies, ErrorKind, answer_kind, expect_success, require
-from harness.driver import MULTI_STATUS_ALIASES, Panel
-from harness.judge import Judge, NotApplicable
-from harness.redaction import Secret
-from harness.verdicts import NaReason
+from harness import (
+    Applies,
+    ErrorKind,
+    Judge,
+    NaReason,
+    NotApplicable,
+    Panel,
+    Secret,
+    answer_kind,
+    contract,
+    expect_success,
+    multi_status_aliases,
+    require,
+    values,
+)
 
 
 def _members(exchange_body: object) -> dict[str, object]:
@@ -141,7 +150,7 @@ def test_over_limit_batches(panel: Panel, judge: Judge, main_key: Secret) -> Non
 def test_multi_status_aliases(panel: Panel, judge: Judge, main_key: Secret) -> None:
     ids = [panel.never_issued(), panel.never_issued()]
     accepted = []
-    for action in MULTI_STATUS_ALIASES:
+    for action in multi_status_aliases():
         # No form: an alias is optional, so its answer is judged here, under MSTATUS-005.
         exchange = panel.call(None, {"action": action, "orders": ",".join(ids)}, main_key)
         if answer_kind(exchange) is Applies.SUCCESS:

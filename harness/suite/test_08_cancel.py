@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from harness import values
-from harness.checks import expect_success, require
-from harness.driver import Catalog, Panel, PlacedOrder
-from harness.judge import Judge, NotApplicable
-from harness.redaction import Secret
-from harness.verdicts import NaReason
+from harness import (
+    Catalog,
+    Judge,
+    NaReason,
+    NotApplicable,
+    Panel,
+    PlacedOrder,
+    Secret,
+    expect_success,
+    require,
+    values,
+)
 
 
 def _require_cancel(panel: Panel) -> None:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from harness import values
-from harness.checks import ErrorKind, expect_success, require
-from harness.client import Exchange
-from harness.driver import Catalog, Panel, PlacedOrder
-from harness.judge import Judge
-from harness.verdicts import NaReason
+from harness import (
+    Catalog,
+    ErrorKind,
+    Exchange,
+    Judge,
+    NaReason,
+    Panel,
+    PlacedOrder,
+    expect_success,
+    require,
+    values,
+)
 
 
 def _same_refusal(mine: Exchange, never: Exchange, mine_id: str, never_id: str) -> bool:

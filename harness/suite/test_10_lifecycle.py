@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import pytest
 
-from harness import values
-from harness.checks import ErrorKind, expect_success, require
-from harness.driver import Catalog, Panel, PlacedOrder, Service, roundings
-from harness.judge import Judge, NotApplicable
-from harness.redaction import Secret
-from harness.verdicts import NaReason
+from harness import (
+    Catalog,
+    ErrorKind,
+    Judge,
+    NaReason,
+    NotApplicable,
+    Panel,
+    PlacedOrder,
+    Secret,
+    Service,
+    expect_success,
+    require,
+    roundings,
+    values,
+)
 
 
 def _place(panel: Panel, *, need: str | None = None, link: str | None = None) -> PlacedOrder:

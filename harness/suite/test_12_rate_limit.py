@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import Applies, CheckFailure, Grade, answer_kind, require
-from harness.client import Exchange
-from harness.driver import SANDBOX_BALANCE, Panel
-from harness.judge import Judge, NotApplicable
-from harness.redaction import Secret
-from harness.verdicts import NaReason
+from harness import (
+    SANDBOX_BALANCE,
+    Applies,
+    CheckFailure,
+    Exchange,
+    Grade,
+    Judge,
+    NaReason,
+    NotApplicable,
+    Panel,
+    Secret,
+    answer_kind,
+    require,
+)
 
 RETRY_BOUND = 120.0  # seconds the test waits for a Retry-After at most
 WITHIN_LIMIT = 30  # requests sent at the politeness pace that must all be served
@@ -32,7 +40,7 @@ def _fresh_key(panel: Panel) -> Secret:
 
 @pytest.mark.clause("RATE-001", "RATE-002", "RATE-003", "RATE-004", "RATE-005", "RATE-006")
 def test_rate_limit(panel: Panel, judge: Judge) -> None:
-    limit = panel.run.config.rate_limit
+    limit = panel.settings.rate_limit
     if limit is None:
         raise NotApplicable(NaReason.NO_RATE_LIMIT)
     key = _fresh_key(panel)
@@ -76,7 +84,7 @@ def test_rate_limit(panel: Panel, judge: Judge) -> None:
     if wait > RETRY_BOUND:
         judge.not_applicable("RATE-005", NaReason.TIMEOUT, f"Retry-After {wait:g}s")
         return
-    panel.run.wait(wait)
+    panel.wait(wait)
     again = _balance(panel, key, polite=True)
     require(not _throttled(again), "RATE-005", "after Retry-After the key is served again",
             f"HTTP {again.status} after waiting {wait:g}s", [again])

@@ -2,13 +2,13 @@
 catalogue, valid ones must get contract-conforming answers, malformed ones a JSON error with no
 5xx and no money moved.
 
-The strategies live in :mod:`harness.strategies`. Each property first tries its explicit
+The strategies live in :mod:`harness.panel.strategies`. Each property first tries its explicit
 examples (the simplest request of every action, of every affordable service type, of every kind
 of defect and of every wrong encoding), then ``--panel-examples`` generated ones seeded by
 ``--panel-seed``, so a run can be replayed. Each example is judged by a judge of its own and
 only what passing examples and the smallest failing one saw reaches the run's verdicts: a
 failure's evidence is the minimal shrunk request, not the first one that happened to fail.
-Spending properties take at most :data:`SPEND_SHARE` of what is left under
+Spending properties take at most :data:`strategies.SPEND_SHARE` of what is left under
 ``--panel-max-spend``, split over the examples; a spend-cap refusal makes an example N/A.
 """
 
@@ -24,31 +24,28 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
-from harness import contract, values
-from harness.budget import Wallet
-from harness.checks import Applies, CheckFailure, answer_kind, require
-from harness.client import Exchange
-from harness.driver import Catalog, OrderSpec, Panel, charge_matches
-from harness.judge import Judge, NotApplicable
-from harness.redaction import Secret
-from harness.session import HarnessRun
-from harness.strategies import (
-    LINK_BASE,
-    SPEND_SHARE,
-    ActionRequest,
-    MalformedBody,
-    MalformedOrder,
-    action_examples,
-    action_requests,
-    example_budget,
-    malformed_bodies,
-    malformed_body_examples,
-    malformed_order_examples,
-    malformed_orders,
-    order_examples,
-    orders,
+from harness import (
+    Applies,
+    Catalog,
+    CheckFailure,
+    Exchange,
+    HarnessRun,
+    Judge,
+    NaReason,
+    NotApplicable,
+    OrderSpec,
+    Panel,
+    Secret,
+    Verdict,
+    VerdictBook,
+    Wallet,
+    answer_kind,
+    charge_matches,
+    contract,
+    require,
+    strategies,
+    values,
 )
-from harness.verdicts import NaReason, Verdict, VerdictBook
 
 T = TypeVar("T")
 
@@ -66,10 +63,12 @@ class _ExampleJudge(Judge):
         self.failures.append(failure)
         return super().record_failure(failure)
 
-    def hand_on(self, judge: Judge) -> None:
-        """Give ``judge`` everything this example recorded."""
+    def hand_on(self, judge: Judge, *, raised: CheckFailure | None = None) -> None:
+        """Give ``judge`` everything this example recorded, except the failure the test is
+        about to raise (the plugin records that one)."""
         for failure in self.failures:
-            judge.record_failure(failure)
+            if failure is not raised:
+                judge.record_failure(failure)
         for outcome in self.book.outcomes():
             if outcome.counts[Verdict.PASS]:
                 judge.passed(outcome.id)
@@ -135,9 +134,9 @@ def _check(
     except Exception:
         if not smallest:
             raise
-        smallest[0].hand_on(judge)
         failure = smallest[0].first_must_failure()
         assert failure is not None
+        smallest[0].hand_on(judge, raised=failure)
         raise failure from None
     if skipped and len(skipped) == len(tried):
         raise skipped[0]
@@ -154,7 +153,7 @@ class _Links:
     def fresh(self, params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         suffix = f"{self._prefix}{next(self._count)}"
         # Only generated links: a link that is broken on purpose must stay broken.
-        return tuple((k, v + suffix if k == "link" and v.startswith(LINK_BASE) else v)
+        return tuple((k, v + suffix if k == "link" and v.startswith(strategies.LINK_BASE) else v)
                      for k, v in params)
 
 
@@ -189,14 +188,15 @@ def _moving_no_money(
 
 
 def _budget(panel: Panel, catalog: Catalog) -> Decimal:
-    """What one valid order may cost: :data:`SPEND_SHARE` of what is left under the cap, split
-    over the generated examples and one explicit example per service type; N/A at a cap of 0."""
+    """What one valid order may cost: :data:`strategies.SPEND_SHARE` of what is left under the
+    cap, split over the generated examples and one explicit example per service type; N/A at
+    a cap of 0."""
     if panel.guard.cap == 0:
         raise NotApplicable(NaReason.SPEND_CAP, "--panel-max-spend is 0")
     panel.read_balance(panel.main_key())  # the balance tells the money precision
-    share = panel.guard.remaining * SPEND_SHARE
-    types = len(order_examples(catalog, budget=share, places=panel.places))
-    return example_budget(share, panel.run.config.examples + types)
+    share = panel.guard.remaining * strategies.SPEND_SHARE
+    types = len(strategies.order_examples(catalog, budget=share, places=panel.places))
+    return strategies.example_budget(share, panel.settings.examples + types)
 
 
 def _wallet(panel: Panel, amount: Decimal) -> Wallet:
@@ -216,13 +216,13 @@ def test_valid_requests_of_every_action_get_contract_answers(
 ) -> None:
     multi = panel.multi_status_action()
 
-    def send(request: ActionRequest) -> Exchange:
+    def send(request: strategies.ActionRequest) -> Exchange:
         params = request.body()
         if request.form == "status-multi" and multi is not None:
             params["action"] = multi
         return panel.call(request.form, params, main_key)
 
-    def body(request: ActionRequest) -> None:
+    def body(request: strategies.ActionRequest) -> None:
         before = panel.quiet_balance(main_key)  # the previous example's "after", if quiet
         exchange = send(request)
         after = panel.read_balance(main_key)
@@ -231,7 +231,8 @@ def test_valid_requests_of_every_action_get_contract_answers(
         require(before == after, clause, f"a {request.form} request moves no money",
                 f"balance {before} -> {after}", [exchange])
 
-    _moving_no_money(harness_run, main_key, action_requests(), action_examples(), send, body)
+    _moving_no_money(harness_run, main_key, strategies.action_requests(),
+                     strategies.action_examples(), send, body)
 
 
 @pytest.mark.clause("ADD-001", "MONEY-001", "MONEY-002")
@@ -240,10 +241,10 @@ def test_valid_orders_of_every_offered_type_are_accepted_and_priced(
 ) -> None:
     budget = _budget(panel, catalog)
     try:
-        strategy = orders(catalog, budget=budget, places=panel.places)
+        strategy = strategies.orders(catalog, budget=budget, places=panel.places)
     except ValueError as error:
         raise NotApplicable(NaReason.SPEND_CAP, str(error)) from None
-    explicit = order_examples(catalog, budget=budget, places=panel.places)
+    explicit = strategies.order_examples(catalog, budget=budget, places=panel.places)
     wallet = _wallet(panel, budget * (harness_run.config.examples + len(explicit)))
     links = _Links(harness_run)
 
@@ -269,21 +270,22 @@ def test_malformed_orders_are_refused_and_move_no_money(
 ) -> None:
     # A refused request frees its reservation, so a malformed one may reserve a whole
     # example's part of what is left; the valid order it is made from stays as small as the
-    # valid orders (a panel may accept the tolerated kinds).
+    # valid strategies.orders (a panel may accept the tolerated kinds).
     base = _budget(panel, catalog)
-    budget = max(base, example_budget(panel.guard.remaining, harness_run.config.examples))
+    budget = max(base, strategies.example_budget(panel.guard.remaining,
+                                                 harness_run.config.examples))
     try:
-        strategy = malformed_orders(catalog, budget=budget, places=panel.places,
+        strategy = strategies.malformed_orders(catalog, budget=budget, places=panel.places,
                                     base_budget=base)
     except ValueError as error:
         raise NotApplicable(NaReason.SPEND_CAP, str(error)) from None
-    explicit = malformed_order_examples(catalog, budget=budget, places=panel.places,
+    explicit = strategies.malformed_order_examples(catalog, budget=budget, places=panel.places,
                                         base_budget=base)
     # Refused attempts free their reservation: the wallet needs one example's worst case.
     wallet = _wallet(panel, budget)
     links = _Links(harness_run)
 
-    def body(order: MalformedOrder) -> None:
+    def body(order: strategies.MalformedOrder) -> None:
         attempt = panel.attempt(wallet, dict(links.fresh(order.params)), order.worst_case)
         exchange = attempt.exchange
         if order.must_refuse:
@@ -311,7 +313,7 @@ def test_malformed_orders_are_refused_and_move_no_money(
 def test_wrongly_encoded_requests_get_a_json_answer(
     panel: Panel, harness_run: HarnessRun, main_key: Secret
 ) -> None:
-    def send(request: MalformedBody) -> Exchange:
+    def send(request: strategies.MalformedBody) -> Exchange:
         exchange = panel.client.send_raw(request.body, content_type=request.content_type,
                                          key=main_key, form=None)
         require(_no_server_error(exchange.status, exchange.is_json), request.clause,
@@ -319,12 +321,12 @@ def test_wrongly_encoded_requests_get_a_json_answer(
                 exchange.transport_error or f"HTTP {exchange.status}", [exchange])
         return exchange
 
-    def body(request: MalformedBody) -> None:
+    def body(request: strategies.MalformedBody) -> None:
         before = panel.quiet_balance(main_key)  # the previous example's "after", if quiet
         exchange = send(request)
         after = panel.read_balance(main_key)
         require(before == after, "MONEY-004", f"{request.defect} moves no money",
                 f"balance {before} -> {after}", [exchange])
 
-    _moving_no_money(harness_run, main_key, malformed_bodies(), malformed_body_examples(),
-                     send, body)
+    _moving_no_money(harness_run, main_key, strategies.malformed_bodies(),
+                     strategies.malformed_body_examples(), send, body)

@@ -3,7 +3,8 @@
 A Hypothesis ``RuleBasedStateMachine`` places orders (plain, drip-feed, a magic-link Partial,
 a refill service), reads single and multi statuses, cancels (repeats included), refills, lets
 time pass and, after every step, reads the balance at a quiet moment: the model ledger
-(:mod:`harness.model`) says which balances, statuses and ids are possible, and what it rules
+(:mod:`harness.panel.ledger_model`) says which balances, statuses and ids are possible, and what it
+rules
 out fails the clause it breaks, with the exchanges that show it as evidence.
 
 Controlled runs spend sandbox money (a fresh tenant per example) and move the panel's clock;
@@ -35,22 +36,27 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness import values
-from harness.budget import Wallet
-from harness.checks import (
+from harness import (
     Applies,
     CheckFailure,
+    Exchange,
     Grade,
+    Judge,
+    Ledger,
+    NaReason,
+    NotApplicable,
+    OrderSpec,
+    Panel,
+    PlacedOrder,
+    Service,
+    Violation,
+    Wallet,
     answer_kind,
     expect_success,
     require,
     unusable_by,
+    values,
 )
-from harness.client import Exchange
-from harness.driver import OrderSpec, Panel, PlacedOrder, Service
-from harness.judge import Judge, NotApplicable
-from harness.model import Ledger, Violation
-from harness.verdicts import NaReason
 
 CITED = ("MONEY-010", "ADD-008", "STATUS-008", "STATUS-009", "LIFE-004", "MSTATUS-003",
          "CANCEL-003", "CANCEL-004", "CANCEL-006", "REFILL-001")
@@ -73,7 +79,7 @@ def _examples(panel: Panel) -> int:
     programs (one rule over and over, no step at all), so fewer would leave rules unreached:
     the small budget of a live panel (1 example here) is a smoke test; measured against the
     mock, 3 black-box examples reach every cited clause and cost about 100 requests more."""
-    wanted = int(getattr(panel.run.config, "examples", 20))
+    wanted = int(panel.settings.examples)
     return max(1, min(wanted // (2 if panel.controlled else 5), 10))
 
 
@@ -161,7 +167,8 @@ def _captured(panel: Panel) -> Iterator[list[Exchange]]:
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """One account driven through the panel, checked against :class:`harness.model.Ledger`."""
+    """One account driven through the panel, checked against
+    :class:`harness.panel.ledger_model.Ledger`."""
 
     orders = Bundle("orders")
     refills = Bundle("refills")
@@ -182,14 +189,15 @@ class LedgerMachine(RuleBasedStateMachine):
     # -- helpers ------------------------------------------------------------------------------
 
     def _report(self, found: Sequence[Violation], exchanges: Sequence[Exchange]) -> None:
-        """Record every violation; stop the example at the first that fails a clause."""
-        first: CheckFailure | None = None
+        """Stop the example at the first violation that fails a clause (raised: the plugin
+        records it); record the others, with ``exchanges`` as evidence."""
+        first: Violation | None = None
         for violation in found:
-            failure = CheckFailure(violation.clause, violation.title, violation.message,
-                                   violation.grade, exchanges)
-            self.setup.judge.record_failure(failure)
-            if first is None and violation.grade is Grade.FAIL:
+            failure = violation.with_exchanges(exchanges)
+            if first is None and failure.grade is Grade.FAIL:
                 first = failure
+            else:
+                self.setup.judge.record_failure(failure)
         if first is not None:
             raise first
 
@@ -377,7 +385,7 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_the_ledger_holds_through_random_sequences(panel: Panel, judge: Judge) -> None:
     setup = _setup(panel, judge)
     controlled = panel.controlled
-    factory = seed(panel.run.config.seed)(lambda: LedgerMachine(setup))
+    factory = seed(panel.settings.seed)(lambda: LedgerMachine(setup))
     try:
         run_state_machine_as_test(
             factory,  # type: ignore[arg-type]  # any callable returning a machine will do

@@ -19,7 +19,12 @@ from mockpanel.state.money import MAX_AMOUNT, smallest_chargeable
 
 __all__ = [
     "MAX_COUNT",
+    "PARAM_KIND_COUNT",
+    "PARAM_KIND_URL",
     "PARAM_SPECS",
+    "PRICING_RULE_FLAT",
+    "QUANTITY_SOURCE_FIXED",
+    "QUANTITY_SOURCE_PARAM",
     "TYPE_RULES",
     "Conditional",
     "ParamKind",
@@ -66,12 +71,21 @@ class PricingRule(Enum):
     FLAT = "flat"  # rate, once, whatever the quantity
 
 
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+PRICING_RULE_FLAT: Final = PricingRule.FLAT
+
+
 class QuantitySource(Enum):
     """Where an order's quantity comes from."""
 
     PARAM = "param"  # the ``quantity`` parameter
     LINES = "lines"  # the number of non-empty lines of ``TypeRule.lines_param``
     FIXED = "fixed"  # the service's own ``package_quantity``
+
+
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+QUANTITY_SOURCE_PARAM: Final = QuantitySource.PARAM
+QUANTITY_SOURCE_FIXED: Final = QuantitySource.FIXED
 
 
 class ParamKind(Enum):
@@ -82,6 +96,11 @@ class ParamKind(Enum):
     TEXT = "text"  # any non-blank text
     LINES = "lines"  # text with at least one non-blank line (``\n`` or ``\r\n``)
     CHOICE = "choice"  # ASCII digits naming one of ``ParamSpec.choices``
+
+
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+PARAM_KIND_COUNT: Final = ParamKind.COUNT
+PARAM_KIND_URL: Final = ParamKind.URL
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,8 +75,6 @@ class IdSequence:
         Lets a caller obtain the id (which can fail only by exhaustion) before it changes
         anything else, then commit with :meth:`next`.
         """
-        if self._numeric:  # (inline: an id is peeked on every add)
-            return f"{self._prefix}{self._offset + self._count}"
         return self._render(self._count)
 
     def next(self) -> str:

@@ -21,7 +21,7 @@ from mockpanel.state.money import at_places, check_amount, from_units, to_units
 
 __all__ = ["Account", "Ledger"]
 
-_ZERO = Decimal(0)  # (a Decimal compares with a Decimal faster than with an int)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +36,10 @@ class Account:
 
 @dataclass(slots=True)
 class _Figures:
-    """An account's running figures in money steps, changed in place by every movement (an
-    order debits one: a new frozen :class:`Account` per movement would cost four
-    ``object.__setattr__`` calls); callers only ever get ``Decimal`` copies. ``shown`` is the
-    balance as a ``Decimal``, built on the first read after a movement and kept until the next
-    (a ``balance`` request reads it far more often than it changes)."""
+    """An account's running figures in money steps, changed in place by every movement;
+    callers only ever get ``Decimal`` copies. ``shown`` is the balance as a ``Decimal``, built
+    on the first read after a movement and kept until the next (a balance is read far more
+    often than it changes)."""
 
     opening: int
     debited: int

@@ -50,8 +50,6 @@ def parse_magic_link(link: str) -> MagicLink | None:
     ``INVALID_PARAM`` naming that query parameter, so a typo never silently places a normal
     order.
     """
-    if "?" not in link:  # no query string at all (most links): nothing to parse
-        return None
     query = parse_qs(urlsplit(link).query, keep_blank_values=True)
     raw_outcome = _last(query, OUTCOME_PARAM)
     if raw_outcome is None:

@@ -12,12 +12,16 @@ import re
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Final
 
+from mockpanel.shortcuts import NO_SHORTCUTS
+
 __all__ = [
     "MAX_AMOUNT",
     "SharedAmounts",
     "at_places",
     "check_amount",
     "format_money",
+    "format_money_reference",
+    "format_money_shortcut",
     "fraction_units",
     "from_units",
     "parse_money",
@@ -36,17 +40,16 @@ MAX_AMOUNT = Decimal(10) ** 15
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
-# The one context all arithmetic here runs in. Shared, not copied per call (every debit,
-# refund and price passes here): an operation only ever writes a context's flags, which
-# nothing reads, and its precision, rounding and traps are never changed.
+# The one context all arithmetic here runs in, shared: an operation only ever writes a
+# context's flags, which nothing reads, and its precision, rounding and traps never change.
 _CONTEXT: Final = Context(prec=60, rounding=ROUND_HALF_UP)
-_ZERO: Final = Decimal(0)  # (a Decimal compares with a Decimal faster than with an int)
+_ZERO: Final = Decimal(0)
 
 
 def quantum(places: int) -> Decimal:
     """The smallest amount at ``places`` decimal places (``places=5`` -> ``0.00001``)."""
     found = _QUANTA.get(places)
-    if found is not None:  # every amount is quantized: the usual places are looked up
+    if found is not None:
         return found
     if places < 0:
         raise ValueError(f"places must be >= 0, got {places}")
@@ -61,17 +64,13 @@ def quantize(amount: Decimal, places: int) -> Decimal:
     """``amount`` rounded half up to ``places`` decimal places."""
     if not amount.is_finite():
         raise ValueError(f"amount must be finite, got {amount}")
-    step = _QUANTA.get(places) or quantum(places)  # (quantum() inline)
-    return _CONTEXT.quantize(amount, step)  # (the method's keyword context costs twice this)
+    return _CONTEXT.quantize(amount, quantum(places))
 
 
 def at_places(amount: Decimal, places: int) -> bool:
     """Whether ``amount`` is finite with nothing beyond ``places`` decimals (``quantize`` of it
     changes nothing): what every stored or moved amount must be."""
-    if not amount.is_finite():
-        return False
-    step = _QUANTA.get(places) or quantum(places)  # (quantize() inline: every debit asks)
-    return _CONTEXT.quantize(amount, step) == amount
+    return amount.is_finite() and quantize(amount, places) == amount
 
 
 def to_units(amount: Decimal, places: int) -> int:
@@ -120,10 +119,9 @@ class SharedAmounts:
     """Amounts at one panel's places, each distinct amount one shared ``Decimal``.
 
     Orders repeat a few charges, so sharing one object per amount keeps the memory per order
-    down (a Decimal is immutable: sharing changes no answer). And building the ``Decimal`` of
-    a number of steps costs more than all of the integer pricing before it (measured with
-    cachegrind, bench/README.md), so an amount seen before is not built again. Bounded: past
-    ``limit`` distinct amounts a new one is built every time and not kept.
+    down (a Decimal is immutable: sharing changes no answer), and an amount seen before is not
+    built again. Bounded: past ``limit`` distinct amounts a new one is built every time and
+    not kept.
     """
 
     __slots__ = ("_kept", "_limit", "places")
@@ -193,20 +191,27 @@ def check_amount(value: Decimal, places: int) -> Decimal:
     return rounded
 
 
-def format_money(amount: Decimal, places: int) -> str:
+def format_money_reference(amount: Decimal, places: int) -> str:
     """Fixed-point text with exactly ``places`` decimals, never an exponent (``"0.00001"``)."""
-    text = str(amount)  # a quarter of format(amount, "f"); scientific only for tiny amounts
-    if "E" in text:
+    return f"{quantize(amount, places):.{places}f}"
+
+
+def format_money_shortcut(amount: Decimal, places: int) -> str:
+    """:func:`format_money_reference`, with an amount already at ``places`` (as every stored
+    amount is) written as its own text rather than quantized again."""
+    text = str(amount)
+    if "E" in text:  # str() writes a tiny amount in scientific notation
         text = f"{amount:f}"
-    # A stored amount is quantized already (its text has exactly ``places`` decimals): nothing
-    # to round. Read from the text, as ``as_tuple()`` builds a tuple of every digit; by
-    # indexing, as on Python 3.11 ``str.find`` costs more than the rest of this test.
     if places:
         if len(text) > places and text[-places - 1] == ".":  # (NaN and Infinity have none)
             return text
     elif "." not in text and amount.is_finite():
         return text
-    return f"{quantize(amount, places):.{places}f}"
+    return format_money_reference(amount, places)
+
+
+# Shortcut: a stored amount written as it is (no quantize); twin: format_money_reference.
+format_money = format_money_reference if NO_SHORTCUTS else format_money_shortcut
 
 
 def smallest_chargeable(rate: Decimal, places: int) -> int:

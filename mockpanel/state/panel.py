@@ -50,6 +50,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mockpanel.errors import DomainError, ErrorCode
+from mockpanel.shortcuts import NO_SHORTCUTS
 from mockpanel.state.catalog import MAX_COUNT, Service
 from mockpanel.state.clock import Clock, ManualClock, check_seconds
 from mockpanel.state.config import StateConfig
@@ -57,7 +58,7 @@ from mockpanel.state.ids import IdSequence
 from mockpanel.state.ledger import Ledger
 from mockpanel.state.money import SharedAmounts, check_amount, format_money, quantize
 from mockpanel.state.orders import Order, OrderStatus, OrderView, Outcome, Progress
-from mockpanel.state.params import validate_add
+from mockpanel.state.params import new_order, validate_add
 from mockpanel.state.persistence import (
     Changes,
     Fingerprint,
@@ -69,7 +70,7 @@ from mockpanel.state.persistence import (
     Unrecorded,
 )
 from mockpanel.state.refills import FINAL_REFILL_STATUSES, Refill, RefillStatus, RefillView
-from mockpanel.state.schedule import Event, EventKind, Scheduler
+from mockpanel.state.schedule import EVENT_KIND_ORDER_START, Event, EventKind, Scheduler
 from mockpanel.state.snapshot import order_json, refill_json
 from mockpanel.state.tenants import KeyRing, Tenant, check_currency, new_key
 from mockpanel.state.transitions import check_transition
@@ -84,12 +85,10 @@ REAL_CLOCK_LEASE = 1.0
 _DAY = 86_400.0
 _START_COUNT_SPAN = 50_000
 _SHARED_CHARGES = 4096  # bounds the table of shared charges (a few hundred KiB at most)
-# Read once: on Python 3.11 ``EventKind.ORDER_START`` costs an enum metaclass hook per read.
-_ORDER_START = EventKind.ORDER_START
 
 
 @dataclass(slots=True)
-class _Book:
+class _Holdings:
     """What one tenant owns, in creation order (so listing never scans other tenants)."""
 
     tenant: Tenant
@@ -117,7 +116,14 @@ def _count_or_none(name: str, value: int | None, high: int) -> int | None:
 
 
 class PanelState:
-    """The whole state of one mock panel."""
+    """The whole state of one mock panel.
+
+    Quiet calls: in memory (no state file) and with no timer due, an operation would settle
+    nothing, record nothing and tell no listener, so :meth:`balance`, :meth:`order` and
+    :meth:`place_order` then run under the lock alone (:meth:`_quiet`). The full operation is
+    their reference twin, taken with a state file, when a timer is due, or always with
+    ``MOCKPANEL_NO_SHORTCUTS=1``; the tests hold the two to the same answers.
+    """
 
     def __init__(self, config: StateConfig, clock: Clock, *, store: Store | None = None) -> None:
         """An in-memory panel, or with ``store`` one restored from (and kept in) that file.
@@ -139,7 +145,7 @@ class PanelState:
         self._no_refund = quantize(Decimal(0), config.money_places)
         # Charges seen so far, so equal charges share one Decimal (most orders repeat a few).
         self._amounts = SharedAmounts(config.money_places, _SHARED_CHARGES)
-        self._books: dict[str, _Book] = {}
+        self._books: dict[str, _Holdings] = {}
         self._orders: dict[str, Order] = {}
         self._refills: dict[str, Refill] = {}
         self._scheduler = Scheduler()
@@ -154,6 +160,8 @@ class PanelState:
         # state of its own (the depth lives here), so nesting and threads are safe.
         self._operation = _Operation(self)
         self._lease = 0.0 if isinstance(clock, ManualClock) else REAL_CLOCK_LEASE
+        # Shortcut: quiet calls (see the class docstring); twin: the full operation.
+        self._may_be_quiet = store is None and not NO_SHORTCUTS
         self._horizon = 0.0
         if store is not None:
             self._restore(store.load(self._catalog, config.money_places))
@@ -220,7 +228,7 @@ class PanelState:
             digest = self._keys.add(secret, tenant)  # validates the key; the first mutation
             self._tenant_count += 1
             self._ledger.open(tenant.id, opening)
-            self._books[tenant.id] = _Book(tenant)
+            self._books[tenant.id] = _Holdings(tenant)
             self._changes.tenant_opened(tenant, digest)
             return tenant, secret
 
@@ -239,13 +247,13 @@ class PanelState:
             return self._keys.find(key)
 
     def balance(self, tenant: Tenant) -> Decimal:
-        with self._lock:  # the quiet read first: see order()
-            if self._store is None and self._scheduler.next_due > self.clock.now():
-                self._book(tenant)
+        with self._lock:
+            if self._quiet(self.clock.now()):
+                self._holdings(tenant)
                 return self._ledger.balance(tenant.id)
         with self._operation:
             self._settle()
-            self._book(tenant)
+            self._holdings(tenant)
             return self._ledger.balance(tenant.id)
 
     def services(self) -> tuple[Service, ...]:
@@ -259,9 +267,9 @@ class PanelState:
         Refusals, in precedence order: the service, the parameters, the quantity bounds, then
         ``INSUFFICIENT_FUNDS``; see :mod:`mockpanel.state.params`.
         """
-        with self._lock:  # the quiet write, every add of a load: see _place
+        with self._lock:
             now = self.clock.now()
-            if self._store is None and self._scheduler.next_due > now:
+            if self._quiet(now):
                 return self._place(tenant, service, params, now)
         with self._operation:
             return self._place(tenant, service, params, self._settle())
@@ -269,57 +277,34 @@ class PanelState:
     def _place(
         self, tenant: Tenant, service: str, params: Mapping[str, str], now: float
     ) -> OrderView:
-        """:meth:`place_order`'s work at ``now``, under the lock.
-
-        In memory with no timer due (the quiet write), it runs under the lock alone, outside
-        an operation: settling would apply nothing, nothing is recorded without a file, and an
-        add tells no listener. Otherwise it runs in an operation that settled first.
-        """
-        book = self._book(tenant)
-        # Unpacked at once: a named tuple's field read is a descriptor call each (nine here).
-        found, link, quantity, runs, interval, charge, planned, units = validate_add(
-            self._catalog, service, params, self._amounts
-        )
+        """:meth:`place_order`'s work at ``now``, under the lock: in a quiet call, or in an
+        operation that settled first."""
+        holdings = self._holdings(tenant)
+        request = validate_add(self._catalog, service, params, self._amounts)
         order_id = self._order_ids.peek()
-        # INSUFFICIENT_FUNDS changes nothing; in steps: no Decimal operation per order
-        self._ledger.debit_units(tenant.id, units)
+        # INSUFFICIENT_FUNDS changes nothing; the debit is in money steps, as the price is
+        self._ledger.debit_units(tenant.id, request.charge_units)
         self._order_ids.use_up()
-        order = Order(  # positional, in field order: an add builds one, keywords cost more
-            order_id,  # id
-            tenant.id,  # tenant_id
-            found,  # service
-            link,  # link
-            quantity,  # quantity
-            charge,  # charge (shared: see SharedAmounts)
-            tenant.currency,  # currency
-            runs,  # runs
-            interval,  # interval
-            now,  # created_at
-            planned,  # planned
-            quantity,  # remains
-            self._no_refund,  # refunded
+        order = new_order(
+            request,  # its charge shared with equal charges: see SharedAmounts
+            order_id=order_id,
+            tenant_id=tenant.id,
+            currency=tenant.currency,
+            created_at=now,
+            refunded=self._no_refund,
         )
         self._orders[order_id] = order
-        book.order_ids.append(order_id)
-        # (_schedule inline, and the recorder skipped in memory, where it records nothing:
-        # an add is the one operation of a load that changes state)
-        event = self._scheduler.push(
-            now + self.config.timings.order_pending, _ORDER_START, order_id, 0
+        holdings.order_ids.append(order_id)
+        timer = self._scheduler.push(
+            now + self.config.timings.order_pending, EVENT_KIND_ORDER_START, order_id, 0
         )
-        if self._store is not None:
-            changes = self._changes
-            changes.order_changed(order)
-            changes.account_moved(tenant.id)
-            changes.timer_pushed(event)
+        self._changes.order_placed(order, timer)
         return order.view(now)
 
     def order(self, tenant: Tenant, order_id: str) -> OrderView:
         with self._lock:
-            # The quiet read, most status calls under load: in memory (nothing is recorded,
-            # no file can fail) with no timer due, so an operation would settle nothing,
-            # commit nothing and tell nobody; the lock alone spares its two calls and more.
             now = self.clock.now()
-            if self._store is None and self._scheduler.next_due > now:
+            if self._quiet(now):
                 return self._owned_order(tenant, order_id).view(now)
         with self._operation:
             now = self._settle()
@@ -329,8 +314,8 @@ class PanelState:
         """All of ``tenant``'s orders, oldest first."""
         with self._operation:
             now = self._settle()
-            book = self._book(tenant)
-            return tuple(self._orders[oid].view(now) for oid in book.order_ids)
+            holdings = self._holdings(tenant)
+            return tuple(self._orders[oid].view(now) for oid in holdings.order_ids)
 
     def cancel(self, tenant: Tenant, order_id: str) -> OrderView:
         """Cancel, when the service allows it and the status is cancellable: an order with
@@ -361,7 +346,7 @@ class PanelState:
         """Request a refill of a Completed order of a refill service, inside its window."""
         with self._operation:
             now = self._settle()
-            book = self._book(tenant)
+            holdings = self._holdings(tenant)
             order = self._owned_order(tenant, order_id)
             if not order.service.refill:
                 raise DomainError(ErrorCode.REFILL_NOT_AVAILABLE, order=order_id)
@@ -374,7 +359,7 @@ class PanelState:
             refill = Refill(self._refill_ids.peek(), tenant.id, order.id, now)
             self._refill_ids.use_up()
             self._refills[refill.id] = refill
-            book.refill_ids.append(refill.id)
+            holdings.refill_ids.append(refill.id)
             self._changes.refill_changed(refill)
             self._schedule(
                 now + self.config.timings.refill_pending, EventKind.REFILL_START, refill.id, 0
@@ -384,7 +369,7 @@ class PanelState:
     def refill_status(self, tenant: Tenant, refill_id: str) -> RefillView:
         with self._operation:
             self._settle()
-            self._book(tenant)
+            self._holdings(tenant)
             refill = self._refills.get(refill_id) if isinstance(refill_id, str) else None
             if refill is None or refill.tenant_id != tenant.id:
                 raise DomainError(ErrorCode.UNKNOWN_REFILL, refill=refill_id)
@@ -471,18 +456,18 @@ class PanelState:
             now = self._settle()
             places = self.config.money_places
             tenants = []
-            for book in self._books.values():
-                account = self._ledger.account(book.tenant.id)
+            for holdings in self._books.values():
+                account = self._ledger.account(holdings.tenant.id)
                 tenants.append(
                     {
-                        "id": book.tenant.id,
-                        "currency": book.tenant.currency,
+                        "id": holdings.tenant.id,
+                        "currency": holdings.tenant.currency,
                         "balance": format_money(account.balance, places),
                         "opening_balance": format_money(account.opening, places),
                         "debited": format_money(account.debited, places),
                         "credited": format_money(account.credited, places),
-                        "orders": list(book.order_ids),
-                        "refills": list(book.refill_ids),
+                        "orders": list(holdings.order_ids),
+                        "refills": list(holdings.refill_ids),
                     }
                 )
             return {
@@ -548,13 +533,13 @@ class PanelState:
         try:
             keys = KeyRing()
             ledger = Ledger(self.config.money_places)
-            books: dict[str, _Book] = {}
+            books: dict[str, _Holdings] = {}
             for entry in image.tenants:
                 if entry.tenant.id in books:
                     raise ValueError(f"tenant {entry.tenant.id} appears twice")
                 keys.restore(entry.digest, entry.tenant)
                 ledger.restore(entry.tenant.id, entry.account)
-                books[entry.tenant.id] = _Book(entry.tenant)
+                books[entry.tenant.id] = _Holdings(entry.tenant)
             orders: dict[str, Order] = {}
             for order in image.orders:
                 if order.id in orders or order.tenant_id not in books:
@@ -601,16 +586,19 @@ class PanelState:
         if first is not None:
             raise first
 
-    def _book(self, tenant: Tenant) -> _Book:
-        book = self._books.get(tenant.id)
-        if book is None or (book.tenant is not tenant and book.tenant != tenant):
+    def _quiet(self, now: float) -> bool:
+        """Whether a call at ``now`` may run as a quiet call (see the class docstring)."""
+        return self._may_be_quiet and self._scheduler.next_due > now
+
+    def _holdings(self, tenant: Tenant) -> _Holdings:
+        """What ``tenant`` holds; ``INVALID_KEY`` for a tenant this state does not know."""
+        holdings = self._books.get(tenant.id)
+        if holdings is None or (holdings.tenant is not tenant and holdings.tenant != tenant):
             raise DomainError(ErrorCode.INVALID_KEY)
-        return book
+        return holdings
 
     def _owned_order(self, tenant: Tenant, order_id: str) -> Order:
-        book = self._books.get(tenant.id)  # (_book inline: every status read comes here)
-        if book is None or (book.tenant is not tenant and book.tenant != tenant):
-            raise DomainError(ErrorCode.INVALID_KEY)
+        self._holdings(tenant)
         order = self._orders.get(order_id) if isinstance(order_id, str) else None
         if order is None or order.tenant_id != tenant.id:
             raise DomainError(ErrorCode.UNKNOWN_ORDER, order=order_id)
@@ -701,7 +689,8 @@ class _Operation:
 
     The outermost operation commits what it changed, whether it returns or raises, and only
     then lets the listeners hear of it; a nested one (``open()`` creating tenants) leaves that
-    to it. A plain class with the work inline, as this runs twice per API request.
+    to it. Part of :class:`PanelState`, whose private fields it edits: a class of its own only
+    because ``with`` takes an object.
     """
 
     __slots__ = ("_state",)

@@ -265,6 +265,12 @@ class Changes:
     def timer_pushed(self, event: Event) -> None:
         self.timers_added[event.seq] = event
 
+    def order_placed(self, order: Order, timer: Event) -> None:
+        """What an ``add`` changes: the new order, its tenant's account, its first timer."""
+        self.order_changed(order)
+        self.account_moved(order.tenant_id)
+        self.timer_pushed(timer)
+
     def timer_popped(self, event: Event) -> None:
         if self.timers_added.pop(event.seq, None) is None:
             self.timers_removed.add(event.seq)
@@ -306,6 +312,9 @@ class Unrecorded(Changes):
         pass
 
     def timer_pushed(self, event: Event) -> None:
+        pass
+
+    def order_placed(self, order: Order, timer: Event) -> None:
         pass
 
     def timer_popped(self, event: Event) -> None:

@@ -11,11 +11,9 @@ import heapq
 import math
 from collections.abc import Iterable
 from enum import Enum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-__all__ = ["Event", "EventKind", "Scheduler"]
-
-_new_tuple = tuple.__new__
+__all__ = ["EVENT_KIND_ORDER_START", "Event", "EventKind", "Scheduler"]
 
 
 class EventKind(Enum):
@@ -27,12 +25,15 @@ class EventKind(Enum):
     REFILL_FINISH = "refill_finish"  # In progress -> Completed
 
 
+# As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
+EVENT_KIND_ORDER_START: Final = EventKind.ORDER_START
+
+
 class Event(NamedTuple):
     """A timed event. As a tuple it orders by due time, then by scheduling order (``seq``,
     unique per scheduler), so ties resolve FIFO and the later fields are never compared.
 
-    A named tuple rather than a frozen dataclass: one is built per order placed, and the heap
-    compares tuples in C (a dataclass's ``__lt__`` is a Python call per comparison).
+    A named tuple, so the heap compares events as the plain tuples they are.
     """
 
     due: float
@@ -45,8 +46,8 @@ class Event(NamedTuple):
 class Scheduler:
     """A min-heap of :class:`Event`, which are tuples ordered as they fall due.
 
-    ``next_due`` is the earliest due time (``inf`` when empty), a plain attribute so that the
-    state can tell "nothing is due" without a call on every operation.
+    ``next_due`` is the earliest due time (``inf`` when empty): whether anything is due is
+    one comparison with it.
     """
 
     __slots__ = ("_heap", "_seq", "next_due")
@@ -79,8 +80,7 @@ class Scheduler:
 
     def push(self, due: float, kind: EventKind, target: str, generation: int) -> Event:
         self._seq += 1
-        # Built from its fields in order: the generated __new__ is a Python call more per push.
-        event: Event = _new_tuple(Event, (due, self._seq, kind, target, generation))
+        event = Event(due, self._seq, kind, target, generation)
         heapq.heappush(self._heap, event)
         if due < self.next_due:
             self.next_due = due

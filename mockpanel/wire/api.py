@@ -18,16 +18,17 @@ request ends as exactly one journal entry, the faults that hit it included.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from aiohttp import web
 
 from mockpanel.errors import DomainError, ErrorCode
 from mockpanel.profiles import Profile
+from mockpanel.shortcuts import NO_SHORTCUTS
 from mockpanel.state import PanelState, Tenant
 from mockpanel.wire import render
 from mockpanel.wire.actions import Action, Call
+from mockpanel.wire.decoding import read_params, read_params_now
 from mockpanel.wire.faults import ANSWERS, NO_FAULTS, FaultBook, FaultPlan
 from mockpanel.wire.hints import hint_for
 from mockpanel.wire.journal import FaultNote, Journal
@@ -43,17 +44,12 @@ from mockpanel.wire.keys import (
     SLEEP,
     STATE,
 )
-from mockpanel.wire.params import read_params, read_params_now
 from mockpanel.wire.ratelimit import RateLimiter
 from mockpanel.wire.render import Reply
-from mockpanel.wire.safety import bug, finish_body, http_error
+from mockpanel.wire.safety import failure, finish_body
 from mockpanel.wire.webhooks import Sleep
 
 __all__ = ["ApiView"]
-
-# Builds a per-request named tuple (Call) from its fields in order: its generated __new__ is
-# a Python call more on every request.
-_new_tuple = tuple.__new__
 
 
 def _charge(limiter: RateLimiter | None, scope: str, subject: str) -> None:
@@ -121,7 +117,7 @@ class ApiView:
             run = self._actions.get(action)
             if run is None:
                 raise DomainError(ErrorCode.UNKNOWN_ACTION, action=action)
-            return run(_new_tuple(Call, (self._state, profile, tenant, params)))
+            return run(Call(self._state, profile, tenant, params))
         except DomainError as error:
             return _refusal(profile, error)
 
@@ -146,9 +142,9 @@ class ApiView:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One request: budget, body, key, faults, action, journal (module docstring).
 
-        :func:`~mockpanel.wire.safety.safe`'s net is written in here (JSON whatever goes
-        wrong, the body read to its end) rather than wrapped around the view: a wrapper is a
-        coroutine more on every request.
+        :func:`~mockpanel.wire.safety.safe`'s net (JSON whatever goes wrong, the body read to
+        its end) is written in here rather than wrapped around the one route every request
+        takes.
         """
         profile = self._profile
         response: web.StreamResponse
@@ -160,9 +156,13 @@ class ApiView:
                 if limiter is not None:  # request.remote asks the transport: only when it counts
                     _charge(limiter, "ip", request.remote or "unknown")
                 encodings = profile.wire.encodings
-                arrived = read_params_now(request, encodings, self._max_bytes)  # (usually)
-                read_now = arrived is not None  # then the body is read whole, without a wait
-                if arrived is None:  # the body is still arriving, or failed on the way
+                # Shortcut: a body received in full is taken from aiohttp's buffer at once;
+                # twin: read_params.
+                arrived = None if NO_SHORTCUTS else read_params_now(
+                    request, encodings, self._max_bytes
+                )
+                read_now = arrived is not None
+                if arrived is None:  # still arriving, failed on the way, or no shortcuts
                     arrived = await read_params(
                         request, encodings, self._max_bytes, body_seconds=self._body_seconds
                     )
@@ -178,25 +178,21 @@ class ApiView:
             else:
                 faults = self._faults
                 plan = (
-                    NO_FAULTS  # no rule armed (the usual case): nothing to match
-                    if faults.quiet
+                    NO_FAULTS  # no rule armed: nothing to match
+                    if faults.idle
                     else faults.take(params.get("action"), None if tenant is None else tenant.id)
                 )
                 if plan is NO_FAULTS:  # no delay, no answer replaced, nothing to note
                     reply = self._run(tenant, params)
                     self._record(tenant, params, reply.status, reply.body)
                     response = render.json_response(profile, reply)
-                    if read_now:  # the usual request ends here: its body was read whole, and
-                        return response  # nothing awaited since, so finish_body has no work
+                    if read_now:  # the body was read whole and nothing awaited since:
+                        return response  # finish_body would find nothing left to read
                 else:
                     response = await self._faulted(request, plan, tenant, params)
-        except web.HTTPException as exc:
-            response = http_error(exc)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
-            response = bug(request, exc)
-        await finish_body(request, response)  # (returns at once when the body was read whole)
+            response = failure(request, exc)
+        await finish_body(request, response)
         return response
 
     async def _faulted(

@@ -20,6 +20,7 @@ from mockpanel.state import PanelState, make_clock
 from mockpanel.wire import control
 from mockpanel.wire.actions import action_table
 from mockpanel.wire.api import ApiView
+from mockpanel.wire.decoding import READ_TIMEOUT
 from mockpanel.wire.faults import FaultBook
 from mockpanel.wire.journal import Journal
 from mockpanel.wire.keys import (
@@ -35,7 +36,6 @@ from mockpanel.wire.keys import (
     STATE,
     WEBHOOKS,
 )
-from mockpanel.wire.params import READ_TIMEOUT
 from mockpanel.wire.ratelimit import RateLimiter, limit_for
 from mockpanel.wire.safety import safe, unrouted
 from mockpanel.wire.setup import new_state, state_config
@@ -68,7 +68,7 @@ def create_app(
             keys=config.keys,
         )
 
-    # client_max_size makes aiohttp itself refuse a larger body; params.read_params turns
+    # client_max_size makes aiohttp itself refuse a larger body; decoding.read_params turns
     # that refusal into the profile's BODY_TOO_LARGE error. No middleware: every route is
     # wrapped in safety.safe instead (see there why), or has its net built in (the API view).
     app = web.Application(client_max_size=config.max_body_bytes)

@@ -34,6 +34,7 @@ from mockpanel.state import (
     parse_money,
     refill_json,
 )
+from mockpanel.wire.decoding import abandon_body
 from mockpanel.wire.faults import RuleError, parse_rules
 from mockpanel.wire.jsontext import Json, dumps
 from mockpanel.wire.keys import (
@@ -46,7 +47,6 @@ from mockpanel.wire.keys import (
     STATE,
     WEBHOOKS,
 )
-from mockpanel.wire.params import abandon_body
 from mockpanel.wire.safety import safe
 from mockpanel.wire.setup import open_tenants
 

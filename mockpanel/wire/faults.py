@@ -302,16 +302,15 @@ NO_FAULTS: Final = FaultPlan()
 class FaultBook:
     """The active rules of one panel, in the order given; ids never repeat.
 
-    ``quiet`` is true while no rule is armed: a plain attribute, so the API view can skip
-    :meth:`take` on the usual request without a call.
+    ``idle`` is true while no rule is armed: the API view then does not ask :meth:`take`.
     """
 
-    __slots__ = ("_armed", "_next_id", "quiet")
+    __slots__ = ("_armed", "_next_id", "idle")
 
     def __init__(self) -> None:
         self._armed: list[_Armed] = []
         self._next_id = 1
-        self.quiet = True
+        self.idle = True
 
     def replace(self, rules: Sequence[FaultRule]) -> None:
         """Put ``rules`` in force instead of the current ones, numbering them."""
@@ -320,11 +319,11 @@ class FaultBook:
             armed.append(_Armed(replace(rule, id=self._next_id)))
             self._next_id += 1
         self._armed = armed
-        self.quiet = not armed
+        self.idle = not armed
 
     def clear(self) -> None:
         self._armed = []
-        self.quiet = True
+        self.idle = True
 
     def listing(self) -> list[Json]:
         """The active rules with how many fires each has ``left`` and how many ``hits``."""
@@ -353,7 +352,7 @@ class FaultBook:
                 answer = rule
                 break
         self._armed = [armed for armed in self._armed if armed.left != 0]
-        self.quiet = not self._armed
+        self.idle = not self._armed
         return FaultPlan(tuple(delays), answer)
 
 

@@ -117,7 +117,7 @@ class Delivery:
         }
 
 
-# An exchange noted on the hot path but not yet built: Exchange's fields in order, the params
+# An exchange noted by the API view but not yet built: Exchange's fields in order, the params
 # already redacted (the key never waits in the buffer) but not yet wrapped read-only.
 _Noted = tuple[
     int, float, "str | None", "str | None", dict[str, str], "int | None", Json,

@@ -5,25 +5,26 @@ that sends ``"charge": 4.20`` would force money through binary floating point. T
 writes a ``Decimal`` as its fixed-point digits, so ``Decimal("4.20")`` is the JSON number
 ``4.20`` exactly. Strings are escaped to ASCII, as PHP's ``json_encode`` does by default.
 
-Most answers hold no ``Decimal`` at all (money goes out as text in most dialects), so a value
-made only of exact ``dict``/``list``/``tuple``/``str``/``int``/``bool``/``None`` is written by
-orjson (a tenth of the standard encoder's time; its text is the same for these types as long
-as it is ASCII without DEL and every int fits in 64 bits, else the standard encoder writes it);
-with a ``float`` as well, by the standard library's C encoder, which yields the same text;
-everything else takes the exact (slower) path below, which also raises the loud errors.
+:func:`dumps_bytes_reference` writes a value of plain JSON types with ``json.dumps`` and
+anything holding a ``Decimal`` with its own exact encoder, which also raises the loud errors.
+:func:`dumps_bytes_shortcut` hands a value made only of exact ``dict``/``list``/``tuple``/
+``str``/``int``/``bool``/``None`` (most answers: money goes out as text in most dialects) to
+orjson, and keeps its bytes when they are the reference's text: ASCII without DEL, every int
+within 64 bits. ``MOCKPANEL_NO_SHORTCUTS=1`` selects the reference (:mod:`mockpanel.shortcuts`).
 """
 
 from __future__ import annotations
 
 import json
-from _json import encode_basestring_ascii, make_encoder
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final, TypeAlias
 
 import orjson
 
-__all__ = ["Json", "dumps", "dumps_bytes"]
+from mockpanel.shortcuts import NO_SHORTCUTS
+
+__all__ = ["Json", "dumps", "dumps_bytes", "dumps_bytes_reference", "dumps_bytes_shortcut"]
 
 Json: TypeAlias = (
     "bool | int | float | str | Decimal | Sequence[Json] | Mapping[str, Json] | None"
@@ -39,40 +40,35 @@ def dumps(value: Json, *, indent: int | None = None) -> str:
     return dumps_bytes(value, indent=indent).decode("ascii")
 
 
-def dumps_bytes(value: Json, *, indent: int | None = None) -> bytes:
-    """:func:`dumps` as the ASCII bytes an answer's body is (no str in between when it can)."""
+def dumps_bytes_reference(value: Json, *, indent: int | None = None) -> bytes:
+    """:func:`dumps` as the ASCII bytes an answer's body is."""
+    if _plain(value, _SCALARS):
+        separators = (",", ":") if indent is None else (",", ": ")
+        text = json.dumps(value, indent=indent, separators=separators, allow_nan=False)
+    else:
+        parts: list[str] = []
+        _encode(value, parts, indent, 0)
+        text = "".join(parts)
+    return text.encode("ascii")
+
+
+def dumps_bytes_shortcut(value: Json, *, indent: int | None = None) -> bytes:
+    """:func:`dumps_bytes_reference`, a compact float-free plain value written by orjson."""
     if indent is None and _plain(value, _FAST_SCALARS):
         try:
             fast = orjson.dumps(value)
         except TypeError:  # orjson.JSONEncodeError: an int that does not fit in 64 bits
             pass
         else:
-            # Not ASCII: the standard encoder escapes it (PHP does too). DEL is ASCII, but it
-            # escapes that as well, and orjson does not. (DEL as the int 127: a bytes needle
-            # is first tried as an int, and the TypeError it raises and drops costs more
-            # than the search itself, on every answer.)
+            # Not ASCII, or DEL in it: the standard encoder escapes it (PHP does too).
             if fast.isascii() and _DEL not in fast:
                 return fast
-    if _plain(value, _SCALARS):
-        if indent is None:
-            return "".join(_COMPACT(value, 0)).encode("ascii")
-        text = json.dumps(value, indent=indent, separators=(",", ": "), allow_nan=False)
-        return text.encode("ascii")
-    parts: list[str] = []
-    _encode(value, parts, indent, 0)
-    return "".join(parts).encode("ascii")
+    return dumps_bytes_reference(value, indent=indent)
 
 
-def _not_plain(value: object) -> object:
-    raise TypeError(f"{type(value).__name__} is not JSON")  # unreachable after _plain
+# Shortcut: orjson (a tenth of the standard encoder's time); twin: dumps_bytes_reference.
+dumps_bytes = dumps_bytes_reference if NO_SHORTCUTS else dumps_bytes_shortcut
 
-
-# The C encoder behind ``json.dumps``, built once (``json.dumps`` builds one per call): its
-# compact output equals the exact path's. It keeps no state between calls; no circular-
-# reference markers, as _plain has already walked the value.
-_COMPACT: Final = make_encoder(
-    None, _not_plain, encode_basestring_ascii, None, ":", ",", False, False, False
-)
 _DEL: Final = 0x7F
 # Exact types only: a subclass (an enum, a Mapping that is not a dict) may encode differently.
 _SCALARS: Final[frozenset[type]] = frozenset({str, int, float, bool, type(None)})
@@ -81,16 +77,14 @@ _SCALARS: Final[frozenset[type]] = frozenset({str, int, float, bool, type(None)}
 _FAST_SCALARS: Final[frozenset[type]] = frozenset({str, int, bool, type(None)})
 
 
-def _plain(value: object, scalars: frozenset[type] = _SCALARS) -> bool:
+def _plain(value: object, scalars: frozenset[type]) -> bool:
     """Whether ``value`` is made only of ``scalars`` and exact dicts, lists and tuples, which
-    the C encoders write exactly as :func:`_encode` would: no ``Decimal``, no non-``str``
-    object key (the C encoders would convert it or refuse it)."""
+    the other encoders write exactly as :func:`_encode` would: no ``Decimal``, no non-``str``
+    object key (they would convert it or refuse it)."""
     kind = type(value)
     if kind in scalars:
         return True
-    if type(value) is dict:  # (not ``kind``: this form narrows the type, without a cast call)
-        # One pass, scalar members checked inline: answers are mostly flat objects of
-        # scalars, and a multi-status has a hundred of them.
+    if type(value) is dict:  # (not ``kind``: this form narrows the type for mypy)
         for name, member in value.items():
             if type(name) is not str:
                 return False

@@ -1,10 +1,9 @@
 """Every route's safety net: no HTML ever, no unexplained 5xx, no half-read body left behind.
 
-:func:`safe` wraps each handler of the mock (the API view, every control route and the
-catch-all :func:`unrouted`), so these rules hold without any aiohttp middleware. A middleware
-would do the same, but aiohttp then runs its middleware machinery on every request (a
-``partial`` per layer plus a ``current_app`` fix-up layer per app, sub-apps included): about a
-tenth of a bare request's interpreter work, measured with cachegrind (``bench/README.md``).
+:func:`safe` wraps each handler of the mock (every control route and the catch-all
+:func:`unrouted`), so these rules hold without any aiohttp middleware. A middleware would do
+the same, but aiohttp then runs its middleware machinery on every request: about a tenth of a
+bare request's work.
 
 - an ``HTTPException`` of status 400 or more (aiohttp's own refusals, the routing errors of
   :func:`unrouted`) becomes ``{"error": reason}`` with the same status (and ``Allow``);
@@ -13,8 +12,7 @@ tenth of a bare request's interpreter work, measured with cachegrind (``bench/RE
 - whatever the answer, the rest of the request body is read first (:func:`finish_body`).
 
 The API view, the one route on every request's path, has the same net written into its
-handler (:meth:`mockpanel.wire.api.ApiView.handle`) from these pieces: a wrapper is a
-coroutine more per request.
+handler (:meth:`mockpanel.wire.api.ApiView.handle`) from these pieces.
 """
 
 from __future__ import annotations
@@ -26,11 +24,11 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockpanel.wire.decoding import abandon_body, body_abandoned
 from mockpanel.wire.jsontext import Json, dumps
 from mockpanel.wire.keys import BODY_TIMEOUT, CONFIG, FAILURES, JOURNAL, STATE
-from mockpanel.wire.params import abandon_body, body_abandoned
 
-__all__ = ["bug", "finish_body", "http_error", "plain_json", "safe", "unrouted"]
+__all__ = ["bug", "failure", "finish_body", "http_error", "plain_json", "safe", "unrouted"]
 
 _log = logging.getLogger("mockpanel")
 
@@ -48,19 +46,19 @@ def safe(handler: Handler) -> Handler:
     async def answer(request: web.Request) -> web.StreamResponse:
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = http_error(exc)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
-            response = bug(request, exc)
-        content = request.content
-        if content.is_eof() and content.exception() is None:
-            return response  # the usual case: the handler read the whole body
+            response = failure(request, exc)
         await finish_body(request, response)
         return response
 
     return answer
+
+
+def failure(request: web.Request, exc: Exception) -> web.Response:
+    """The answer to what a handler raised: aiohttp's refusal as JSON, anything else a bug."""
+    if isinstance(exc, web.HTTPException):
+        return http_error(exc)
+    return bug(request, exc)
 
 
 def http_error(exc: web.HTTPException) -> web.Response:

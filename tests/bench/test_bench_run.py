@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from benchsupport import REPO, needs_wrk
 
 from bench.profiling import py_spy
 from bench.run import GROUPS, PROFILE, main
+from tests.bench.benchsupport import needs_wrk
+from tests.fixtures.constants import REPO
 
 # Cores 0 and 0 cannot separate server and client: the in-process runs below stay unpinned
 # and leave this process's CPU affinity alone.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from benchsupport import needs_wrk
 
 from bench.procs import free_port
 from bench.settings import Pinning
 from bench.wrk import JSON_TYPE, Load, WrkError, parse_result, run_wrk
+from tests.bench.benchsupport import needs_wrk
 
 LINE = (
     'BENCH-RESULT {"requests": 5000, "duration_us": 2000000, "connect_errors": 0, '

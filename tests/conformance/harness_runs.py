@@ -1,10 +1,11 @@
 """Running the harness against a live panel (through pytester) and reading back its verdicts.
 
-The panel under test always runs in a process of its own (``mockpanel serve``, or a broken
-panel from ``broken_panels.py``), so the harness never shares the GIL with it; the harness
-itself runs in process (``runpytest_inprocess``, as the plugin's own tests do) from pytester's
-empty directory, so the shipped suite and the scenarios are collected as a user's run would.
-The verdicts are read from the terminal summary, the only report the harness prints.
+The panel under test always runs in a process of its own (``mockpanel serve``, or
+``python -m tests.conformance.broken_panels serve NAME`` and its legit twin), so the harness
+never shares the GIL with it; the harness itself runs in process (``runpytest_inprocess``, as
+the plugin's own tests do) from pytester's empty directory, so the shipped suite and the
+scenarios are collected as a user's run would. The verdicts are read from the terminal
+summary, the only report the harness prints.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from tests.fixtures.constants import PYTESTER_INI, REPO
+
 __all__ = [
-    "BROKEN_PANELS_SCRIPT",
+    "BROKEN_PANELS_MODULE",
     "DEFAULT_SEED",
-    "LEGIT_PANELS_SCRIPT",
+    "LEGIT_PANELS_MODULE",
     "SEED_ENV",
     "Keys",
     "Verdicts",
@@ -42,9 +44,8 @@ __all__ = [
     "summary_of",
 ]
 
-BROKEN_PANELS_SCRIPT = Path(__file__).with_name("broken_panels.py")
-LEGIT_PANELS_SCRIPT = Path(__file__).with_name("legit_panels.py")
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+BROKEN_PANELS_MODULE = "tests.conformance.broken_panels"
+LEGIT_PANELS_MODULE = "tests.conformance.legit_panels"
 ROW = re.compile(r"^([A-Z]+-\d{3})\s+(MUST|SHOULD|MAY)\s+(PASS|NON-STRICT|FAIL|N/A)\s+(.*)$")
 _EVIDENCE_HEAD = re.compile(r"^--- ([A-Z]+-\d{3}) ")
 _EVIDENCE_TEST = re.compile(r"^    (\S+\.(?:py|yaml)::\S+?): ")
@@ -146,35 +147,43 @@ def _announced(command: list[str], env: dict[str, str] | None, marker: str) -> I
                 stream.close()
 
 
+def _child_env(**settings: str) -> dict[str, str]:
+    """This environment with ``settings``, and the repository root on ``PYTHONPATH``: a panel
+    child runs ``python -m tests.conformance...`` from pytester's temporary directory."""
+    path = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, **settings, "PYTHONPATH": os.pathsep.join(path)}
+
+
 @contextmanager
 def serve_broken(name: str, keys: Keys, balances: tuple[Decimal, Decimal]) -> Iterator[str]:
     """A broken panel (``broken_panels.py serve NAME``) holding the main and second keys;
     yields its API URL. Keys travel by environment, never on a command line."""
-    env = {
-        **os.environ,
-        "BROKEN_PANEL_KEYS": f"{keys.main}={balances[0]},{keys.second}={balances[1]}",
-        "BROKEN_PANEL_CONTROL_TOKEN": keys.token,
-    }
-    with _announced([sys.executable, str(BROKEN_PANELS_SCRIPT), "serve", name], env,
+    env = _child_env(
+        BROKEN_PANEL_KEYS=f"{keys.main}={balances[0]},{keys.second}={balances[1]}",
+        BROKEN_PANEL_CONTROL_TOKEN=keys.token,
+    )
+    with _announced([sys.executable, "-m", BROKEN_PANELS_MODULE, "serve", name], env,
                     "http://") as rest:
         yield "http://" + rest
 
 
 @contextmanager
 def serve_legit(
-    name: str, keys: Keys, balances: tuple[Decimal, Decimal], *, controlled: bool
+    name: str, keys: Keys, balances: tuple[Decimal, Decimal], *, controlled: bool,
+    flaw: str | None = None,
 ) -> Iterator[str]:
     """A legit panel (``legit_panels.py serve NAME``) holding the main and second keys; yields
     its API URL. Controlled: a manual clock and the control API at ``<host>/_mock``, behind
-    the run's token. Keys and token travel by environment, never on a command line."""
-    env = {
-        **os.environ,
-        "LEGIT_PANEL_KEYS": f"{keys.main}={balances[0]},{keys.second}={balances[1]}",
-    }
+    the run's token. ``flaw``: the panel with that one defect (``flaws.py``). Keys and token
+    travel by environment, never on a command line."""
+    env = _child_env(LEGIT_PANEL_KEYS=f"{keys.main}={balances[0]},{keys.second}={balances[1]}")
     env.pop("LEGIT_PANEL_CONTROL_TOKEN", None)
+    env.pop("LEGIT_PANEL_FLAW", None)
     if controlled:
         env["LEGIT_PANEL_CONTROL_TOKEN"] = keys.token
-    with _announced([sys.executable, str(LEGIT_PANELS_SCRIPT), "serve", name], env,
+    if flaw is not None:
+        env["LEGIT_PANEL_FLAW"] = flaw
+    with _announced([sys.executable, "-m", LEGIT_PANELS_MODULE, "serve", name], env,
                     "http://") as rest:
         yield "http://" + rest
 
@@ -239,7 +248,7 @@ def run_harness(
 ) -> pytest.RunResult:
     """The whole shipped suite and scenarios against ``url``, from an empty directory, with
     the seed of :func:`run_seed` unless ``extra`` gives one."""
-    pytester.makeini(INI)
+    pytester.makeini(PYTESTER_INI)
     args = [f"--panel-url={url}", f"--panel-key={keys.main}",
             f"--panel-second-key={keys.second}", f"--panel-max-spend={max_spend}",
             "--panel-request-rate=100000", "--panel-order-timeout=20", "-q", "-p",

@@ -16,16 +16,16 @@ import re
 from decimal import Decimal
 
 import pytest
-from harness_runs import Keys, serve_profile
 
-from harness.client import Exchange, HttpTransport, PanelClient
-from harness.fingerprint import fingerprint, load_dialects, rank
-from harness.redaction import Secret
+from harness.base.exchange import Exchange
+from harness.base.redaction import Secret
+from harness.contract.dialects import load_dialects
+from harness.panel.fingerprint import fingerprint, rank
+from harness.wire.client import HttpTransport, PanelClient
 from mockpanel.config import MockConfig
 from mockpanel.profiles import PROFILES
 from mockpanel.server import run_panel
-
-pytest_plugins = ["pytester"]
+from tests.conformance.harness_runs import Keys, serve_profile
 
 KEY = "fingerprint-key-Hs62Lq0x"
 OPENING = Decimal("10.00")

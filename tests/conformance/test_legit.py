@@ -15,12 +15,18 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
-from harness_runs import Keys, read_verdicts, run_harness, serve_legit, summary_of
-from legit_ledger import QuantitySyntax, Rules, Status
-from legit_panels import LEGIT_PANELS, LegitPanel, legit_table
-from legit_wire import FlagStyle, IdJson, MiB, OtherMethods, OverLimit, PendingCount
 
-pytest_plugins = ["pytester"]
+from tests.conformance.harness_runs import Keys, read_verdicts, run_harness, serve_legit, summary_of
+from tests.conformance.legit_ledger import QuantitySyntax, Rules, Status
+from tests.conformance.legit_panels import LEGIT_PANELS, LegitPanel, legit_table
+from tests.conformance.legit_wire import (
+    FlagStyle,
+    IdJson,
+    MiB,
+    OtherMethods,
+    OverLimit,
+    PendingCount,
+)
 
 # As for the broken panels: the main key pays for the suite, the second key's balance is
 # small, so that a valid order costing more than it exists.

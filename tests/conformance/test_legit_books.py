@@ -20,9 +20,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 import pytest
-from legit_ledger import CATALOGUE, Books, Clock, Kind, Refused, Rules, Status
-from legit_panels import LEGIT_PANELS, LegitPanel, by_name, open_books
-from legit_wire import MiB, serving
+
+from tests.conformance.legit_ledger import CATALOGUE, Books, Clock, Kind, Refused, Rules, Status
+from tests.conformance.legit_panels import LEGIT_PANELS, LegitPanel, by_name, open_books
+from tests.conformance.legit_wire import MiB, serving
 
 MAIN, OTHER = "main-key-0123456789", "other-key-9876543210"
 OPENING = (Decimal("500.00"), Decimal("1.00"))

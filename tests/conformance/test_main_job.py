@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness_runs import read_verdicts
 
-from harness.config import OPTIONS
+from harness.run.config import OPTIONS
+from tests.conformance.harness_runs import read_verdicts
 
 MAIN_SH = Path(__file__).resolve().parents[2] / "ci" / "main.sh"
 # main.sh makes up its keys and token with secrets.token_hex(16): 32 hex digits each.

@@ -11,11 +11,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from harness_runs import Keys, mint_key, read_verdicts, run_harness, serve_profile, summary_of
 
 from mockpanel.profiles import PROFILES
-
-pytest_plugins = ["pytester"]
+from tests.conformance.harness_runs import (
+    Keys,
+    mint_key,
+    read_verdicts,
+    run_harness,
+    serve_profile,
+    summary_of,
+)
 
 CANONICAL = ("reference", "perfectpanel")
 MAIN_BALANCE = Decimal("100.00")

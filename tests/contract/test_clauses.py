@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from harness import contract
-from harness.resources import schemas_dir
+from harness.contract.resources import schemas_dir
 
 # The seed documents as the seeds README lists them. Embedded because an installed wheel (and
 # a CI clone without ../shared) has no seeds folder; checked against the folder when present.

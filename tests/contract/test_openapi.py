@@ -25,14 +25,14 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import content_type_conformance
 
 from harness import contract
-from harness.openapi import (
+from harness.contract.openapi import (
     OpenAPIBuildError,
     build_openapi,
     component_name,
     embed_schemas,
     operation_path,
 )
-from harness.resources import schemas_dir
+from harness.contract.resources import schemas_dir
 
 # The action forms as ARCHITECTURE.md lists them, spelled out so a form silently dropped from
 # the code fails here.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness import contract
-from harness.resources import schemas_dir
+from harness.contract.resources import schemas_dir
 
 STATUS = {
     "charge": "1.00",
@@ -294,7 +294,7 @@ def test_repository_clauses_load_and_are_cached() -> None:
 def schemas_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "schemas"
     shutil.copytree(Path(str(schemas_dir())), copy)
-    monkeypatch.setattr(contract, "schemas_dir", lambda: copy)
+    monkeypatch.setattr(contract.schemas, "schemas_dir", lambda: copy)
     return copy
 
 
@@ -307,7 +307,7 @@ def test_contract_hash_is_a_stable_sha256() -> None:
 
 def test_contract_hash_follows_content_and_names_only(schemas_copy: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(contract, "schemas_dir", schemas_dir)
+        patch.setattr(contract.schemas, "schemas_dir", schemas_dir)
         original = contract.contract_hash()
     assert contract.contract_hash() == original
     (schemas_copy / "NOTES.md").write_text("not part of the contract\n")

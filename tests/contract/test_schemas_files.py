@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
 from harness import contract
-from harness.resources import schemas_dir
+from harness.contract.resources import schemas_dir
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 

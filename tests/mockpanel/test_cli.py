@@ -8,45 +8,23 @@ import signal
 import subprocess
 import sys
 import urllib.error
-import urllib.parse
 import urllib.request
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from served import Served, served
 
 from harness.contract import validate
 from mockpanel import cli
 from mockpanel.errors import ErrorCode
 from mockpanel.profiles import PROFILES, Handler, Profile
 from mockpanel.state import OrderStatus, RefillStatus
+from tests.fixtures.plain_http import exchange, post
+from tests.fixtures.served import Served, served
 
 TOKEN = "cli-test-control-token"
-# Safety nets only (never asserted on): a wedged subprocess must not hang the suite.
-_STARTUP_LIMIT = 60.0
+# A safety net only (never asserted on): a wedged subprocess must not hang the suite.
 _EXIT_LIMIT = 30.0
-
-
-def _exchange(request: urllib.request.Request) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(request, timeout=_EXIT_LIMIT) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            status, text = error.code, error.read().decode()
-    return status, json.loads(text, parse_float=Decimal)
-
-
-def post(url: str, **fields: object) -> tuple[int, Any]:
-    body = urllib.parse.urlencode({name: str(value) for name, value in fields.items()})
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        method="POST",
-    )
-    return _exchange(request)
 
 
 def control(base_url: str, method: str, path: str, payload: object = None) -> Any:
@@ -56,7 +34,7 @@ def control(base_url: str, method: str, path: str, payload: object = None) -> An
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
         method=method,
     )
-    status, body = _exchange(request)
+    status, body, _ = exchange(request)
     assert 200 <= status < 300, body
     return body
 
@@ -223,7 +201,7 @@ def test_without_options_it_serves_reference_with_a_demo_key() -> None:
         assert body == {"error": "Invalid API key"}
         # No control token, no control API.
         request = urllib.request.Request(f"{server.base_url}/_mock/state")
-        status, _ = _exchange(request)
+        status = exchange(request).status
         assert status == 404
 
 

@@ -8,8 +8,6 @@ from mockpanel.config import MockConfig
 from mockpanel.pytest_plugin import MockPanelError, MockPanelHandle
 from mockpanel.server import run_panel
 
-pytest_plugins = ["pytester"]
-
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester) -> pytest.Pytester:

@@ -23,8 +23,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from harness.openapi import API_PATH, build_openapi
-from harness.schemathesis_refusal import smm_refusal
+from harness.contract.openapi import API_PATH, build_openapi
+from harness.interop.st_refusal import smm_refusal
 from mockpanel.profiles import PROFILES
 from mockpanel.pytest_plugin import MockPanelHandle
 

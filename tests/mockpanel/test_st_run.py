@@ -27,11 +27,11 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import pytest
-from served import served
 
-from harness.openapi import build_openapi
-from harness.redaction import Secret
-from harness.schemathesis_panel import PanelSession, post_form
+from harness.base.redaction import Secret
+from harness.contract.openapi import build_openapi
+from harness.interop.st_panel import PanelSession, post_form
+from tests.fixtures.served import served
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "harness" / "schemathesis.toml"

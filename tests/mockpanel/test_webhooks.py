@@ -8,16 +8,14 @@ import asyncio
 import json
 import socket
 import threading
-import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from harness.contract import validate
 from mockpanel.config import MockConfig
@@ -25,11 +23,12 @@ from mockpanel.profiles import PROFILES
 from mockpanel.server import run_panel
 from mockpanel.state import OrderStatus
 from mockpanel.wire import create_app, render
-from mockpanel.wire.keys import FAILURES, STATE, WEBHOOKS
+from mockpanel.wire.keys import FAILURES, STATE
 from mockpanel.wire.setup import new_state
+from tests.fixtures.constants import LINK, TOKEN
+from tests.fixtures.inprocess import MakePanel
+from tests.fixtures.plain_http import exchange, post
 
-TOKEN = "hook-test-token"
-LINK = "https://example.test/post/1"
 BOUND = 10.0  # seconds a test waits for a delivery at most (never asserted as a duration)
 
 
@@ -71,92 +70,17 @@ def make_receiver(aiohttp_server: Any) -> MakeReceiver:
     return make
 
 
-class Mock:
-    def __init__(self, client: TestClient[Any, Any], slept: list[float]) -> None:
-        self.client = client
-        self.slept = slept
-
-    @property
-    def app(self) -> web.Application:
-        assert self.client.app is not None
-        return self.client.app
-
-    async def control(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
-        response = await self.client.request(
-            method, "/_mock" + path, data=None if body is None else json.dumps(body),
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        )
-        return response.status, json.loads(await response.text(), parse_float=Decimal)
-
-    async def tenant(self) -> tuple[str, str]:
-        status, body = await self.control("POST", "/tenants", {"balance": "100"})
-        assert status == 201
-        return body["key"], body["tenant"]
-
-    async def place(self, key: str, quantity: int = 1000) -> str:
-        response = await self.client.post("/api/v2", data={
-            "key": key, "action": "add", "service": "1", "link": LINK, "quantity": str(quantity)
-        })
-        body = await response.json()
-        assert response.status == 200, body
-        return str(body["order"])
-
-    async def force(self, order: str, status: str, **numbers: int) -> None:
-        code, body = await self.control(
-            "POST", f"/orders/{order}/outcome", {"status": status, **numbers}
-        )
-        assert code == 200, body
-
-    async def delivered(self) -> None:
-        """Wait until every queued webhook was delivered or given up."""
-        await asyncio.wait_for(self.app[WEBHOOKS].join(), BOUND)
-
-    async def deliveries(self, tenant: str | None = None) -> list[dict[str, Any]]:
-        query = "" if tenant is None else f"?tenant={tenant}"
-        attempts: list[dict[str, Any]] = (await self.control("GET", "/journal" + query))[1][
-            "webhooks"
-        ]
-        return attempts
-
-
-MakeMock = Callable[..., Awaitable[Mock]]
-
-
-@pytest.fixture
-def make_mock(aiohttp_client: Any) -> Iterator[Any]:
-    made: list[Mock] = []
-
-    async def make(profile: str = "extended", **config: Any) -> Mock:
-        config.setdefault("webhook_backoff", 0.25)
-        app = create_app(
-            MockConfig(profile=profile, control_token=TOKEN, clock="manual", **config)
-        )
-        slept: list[float] = []
-
-        async def record(seconds: float) -> None:
-            slept.append(seconds)
-
-        app[WEBHOOKS].sleep = record  # backoff is recorded, not waited for
-        mock = Mock(await aiohttp_client(app), slept)
-        made.append(mock)
-        return mock
-
-    yield make
-    for mock in made:
-        assert mock.app[FAILURES] == [], "the mock hit a bug"
-
-
 async def test_a_status_change_posts_the_004_payload(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver()
-    mock = await make_mock(webhook_url=receiver.url)
-    key, tenant = await mock.tenant()
-    order = await mock.place(key)
-    await mock.delivered()
+    panel = await make_panel("extended", webhook_url=receiver.url)
+    key, tenant = await panel.open_tenant()
+    order = await panel.place(key)
+    await panel.delivered()
     assert receiver.calls == []  # creating an order is no status change
-    await mock.force(order, "Completed", start_count=8421)
-    await mock.delivered()
+    await panel.force(order, "Completed", start_count=8421)
+    await panel.delivered()
     ((content_type, payload),) = receiver.calls
     assert content_type == "application/json"
     assert payload == {"order_id": int(order), "status": "Completed", "remains": 0,
@@ -165,7 +89,7 @@ async def test_a_status_change_posts_the_004_payload(
     assert [type(payload[k]) for k in ("order_id", "remains", "start_count")] == [int] * 3
     assert isinstance(payload["charge"], Decimal)
     assert validate("webhook", "response", payload) == []
-    (attempt,) = await mock.deliveries(tenant)
+    (attempt,) = await panel.deliveries(tenant)
     assert attempt == {
         "seq": attempt["seq"], "time": 0.0, "tenant": tenant, "order": order,
         "url": receiver.url, "attempt": 1, "status": 204, "error": None,
@@ -175,19 +99,19 @@ async def test_a_status_change_posts_the_004_payload(
 
 
 async def test_timed_changes_and_api_cancels_arrive_in_order(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver()
-    mock = await make_mock(webhook_url=receiver.url)
-    key, _ = await mock.tenant()
-    running = await mock.place(key, quantity=1000)
-    await mock.control("POST", "/clock/advance", {"seconds": 3600})  # past its whole life
-    cancelled = await mock.place(key, quantity=500)
-    response = await mock.client.post(
+    panel = await make_panel("extended", webhook_url=receiver.url)
+    key, _ = await panel.open_tenant()
+    running = await panel.place(key, quantity=1000)
+    await panel.control("POST", "/clock/advance", {"seconds": 3600})  # past its whole life
+    cancelled = await panel.place(key, quantity=500)
+    response = await panel.client.post(
         "/api/v2", data={"key": key, "action": "cancel", "orders": cancelled}
     )
     assert response.status == 200
-    await mock.delivered()
+    await panel.delivered()
     assert [(p["order_id"], p["status"]) for p in receiver.payloads] == [
         (int(running), "In progress"), (int(running), "Completed"), (int(cancelled), "Canceled")
     ]
@@ -197,14 +121,14 @@ async def test_timed_changes_and_api_cancels_arrive_in_order(
 
 
 async def test_a_partial_reports_what_it_costs_now(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver()
-    mock = await make_mock(webhook_url=receiver.url)
-    key, _ = await mock.tenant()
-    order = await mock.place(key, quantity=1000)
-    await mock.force(order, "Partial", remains=250)
-    await mock.delivered()
+    panel = await make_panel("extended", webhook_url=receiver.url)
+    key, _ = await panel.open_tenant()
+    order = await panel.place(key, quantity=1000)
+    await panel.force(order, "Partial", remains=250)
+    await panel.delivered()
     (payload,) = receiver.payloads
     assert (payload["status"], payload["remains"], payload["charge"]) == (
         "Partial", 250, Decimal("0.67500")
@@ -212,39 +136,41 @@ async def test_a_partial_reports_what_it_costs_now(
 
 
 async def test_a_failing_receiver_is_retried_with_exponential_backoff(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver(failures=2)
-    mock = await make_mock(webhook_url=receiver.url, webhook_backoff=0.25)
-    key, tenant = await mock.tenant()
-    order = await mock.place(key)
-    await mock.force(order, "Completed")
-    await mock.delivered()
+    panel = await make_panel("extended", webhook_url=receiver.url, webhook_backoff=0.25)
+    key, tenant = await panel.open_tenant()
+    order = await panel.place(key)
+    await panel.force(order, "Completed")
+    await panel.delivered()
     assert len(receiver.calls) == 3
     assert receiver.payloads[0] == receiver.payloads[1] == receiver.payloads[2]
-    assert mock.slept == [0.25, 0.5]
-    attempts = await mock.deliveries(tenant)
+    assert panel.slept == [0.25, 0.5]
+    attempts = await panel.deliveries(tenant)
     assert [(a["attempt"], a["status"], a["outcome"]) for a in attempts] == [
         (1, 500, "retrying"), (2, 500, "retrying"), (3, 204, "delivered")
     ]
 
 
 async def test_delivery_gives_up_after_its_attempts_and_the_next_still_goes(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver(failures=3, fail_status=503)
-    mock = await make_mock(webhook_url=receiver.url, webhook_attempts=3, webhook_backoff=1)
-    key, _ = await mock.tenant()
-    first, second = await mock.place(key), await mock.place(key)
-    await mock.force(first, "Completed")
-    await mock.force(second, "Canceled")
-    await mock.delivered()
-    attempts = await mock.deliveries()
+    panel = await make_panel(
+        "extended", webhook_url=receiver.url, webhook_attempts=3, webhook_backoff=1
+    )
+    key, _ = await panel.open_tenant()
+    first, second = await panel.place(key), await panel.place(key)
+    await panel.force(first, "Completed")
+    await panel.force(second, "Canceled")
+    await panel.delivered()
+    attempts = await panel.deliveries()
     assert [(a["order"], a["attempt"], a["outcome"]) for a in attempts] == [
         (first, 1, "retrying"), (first, 2, "retrying"), (first, 3, "gave_up"),
         (second, 1, "delivered"),
     ]
-    assert mock.slept == [1, 2]
+    assert panel.slept == [1, 2]
     assert receiver.payloads[-1]["status"] == "Canceled"
 
 
@@ -254,14 +180,14 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_an_unreachable_receiver_is_recorded_with_the_error(make_mock: MakeMock) -> None:
+async def test_an_unreachable_receiver_is_recorded_with_the_error(make_panel: MakePanel) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/hook"
-    mock = await make_mock(webhook_url=url, webhook_attempts=2)
-    key, _ = await mock.tenant()
-    order = await mock.place(key)
-    await mock.force(order, "Completed")
-    await mock.delivered()
-    attempts = await mock.deliveries()
+    panel = await make_panel("extended", webhook_url=url, webhook_attempts=2)
+    key, _ = await panel.open_tenant()
+    order = await panel.place(key)
+    await panel.force(order, "Completed")
+    await panel.delivered()
+    attempts = await panel.deliveries()
     assert [(a["status"], a["outcome"]) for a in attempts] == [
         (None, "retrying"), (None, "gave_up")
     ]
@@ -269,51 +195,51 @@ async def test_an_unreachable_receiver_is_recorded_with_the_error(make_mock: Mak
 
 
 async def test_a_tenant_sets_its_own_url_through_the_control_api(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     mine, panels = await make_receiver(), await make_receiver()
-    mock = await make_mock(webhook_url=panels.url)
-    (key, tenant), (other, other_tenant) = await mock.tenant(), await mock.tenant()
-    assert await mock.control("GET", f"/tenants/{tenant}/webhook") == (
+    panel = await make_panel("extended", webhook_url=panels.url)
+    (key, tenant), (other, other_tenant) = await panel.open_tenant(), await panel.open_tenant()
+    assert await panel.control("GET", f"/tenants/{tenant}/webhook") == (
         200, {"tenant": tenant, "url": panels.url, "source": "panel"}
     )
-    assert await mock.control("PUT", f"/tenants/{tenant}/webhook", {"url": mine.url}) == (
+    assert await panel.control("PUT", f"/tenants/{tenant}/webhook", {"url": mine.url}) == (
         200, {"tenant": tenant, "url": mine.url, "source": "tenant"}
     )
-    await mock.force(await mock.place(key), "Completed")
-    await mock.force(await mock.place(other), "Completed")
-    await mock.delivered()
+    await panel.force(await panel.place(key), "Completed")
+    await panel.force(await panel.place(other), "Completed")
+    await panel.delivered()
     assert len(mine.calls) == len(panels.calls) == 1
     # null switches the tenant off even though the panel has a URL
-    await mock.control("PUT", f"/tenants/{tenant}/webhook", {"url": None})
-    await mock.force(await mock.place(key), "Completed")
-    await mock.delivered()
+    await panel.control("PUT", f"/tenants/{tenant}/webhook", {"url": None})
+    await panel.force(await panel.place(key), "Completed")
+    await panel.delivered()
     assert len(mine.calls) == len(panels.calls) == 1
     # DELETE returns it to the panel's URL
-    assert (await mock.control("DELETE", f"/tenants/{tenant}/webhook"))[1]["source"] == "panel"
-    await mock.force(await mock.place(key), "Completed")
-    await mock.delivered()
+    assert (await panel.control("DELETE", f"/tenants/{tenant}/webhook"))[1]["source"] == "panel"
+    await panel.force(await panel.place(key), "Completed")
+    await panel.delivered()
     assert (len(mine.calls), len(panels.calls)) == (1, 2)
-    assert {a["tenant"] for a in await mock.deliveries(other_tenant)} == {other_tenant}
+    assert {a["tenant"] for a in await panel.deliveries(other_tenant)} == {other_tenant}
     # a panel reset forgets tenants and their URLs
-    await mock.control("PUT", f"/tenants/{tenant}/webhook", {"url": mine.url})
-    await mock.control("POST", "/reset")
-    assert (await mock.control("GET", f"/tenants/{tenant}/webhook"))[0] == 404
+    await panel.control("PUT", f"/tenants/{tenant}/webhook", {"url": mine.url})
+    await panel.control("POST", "/reset")
+    assert (await panel.control("GET", f"/tenants/{tenant}/webhook"))[0] == 404
 
 
 async def test_a_tenant_url_works_without_a_panel_url(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver()
-    mock = await make_mock()
-    (key, tenant), (other, _) = await mock.tenant(), await mock.tenant()
-    await mock.force(await mock.place(key), "Completed")
-    await mock.delivered()
-    assert await mock.deliveries() == []  # nowhere to send it
-    await mock.control("PUT", f"/tenants/{tenant}/webhook", {"url": receiver.url})
-    await mock.force(await mock.place(key), "Completed")
-    await mock.force(await mock.place(other), "Completed")
-    await mock.delivered()
+    panel = await make_panel("extended")
+    (key, tenant), (other, _) = await panel.open_tenant(), await panel.open_tenant()
+    await panel.force(await panel.place(key), "Completed")
+    await panel.delivered()
+    assert await panel.deliveries() == []  # nowhere to send it
+    await panel.control("PUT", f"/tenants/{tenant}/webhook", {"url": receiver.url})
+    await panel.force(await panel.place(key), "Completed")
+    await panel.force(await panel.place(other), "Completed")
+    await panel.delivered()
     assert len(receiver.calls) == 1
 
 
@@ -330,21 +256,21 @@ async def test_a_tenant_url_works_without_a_panel_url(
     ],
 )
 async def test_a_bad_webhook_setting_is_refused(
-    make_mock: MakeMock, path: str, body: Any, status: int, field: str | None
+    make_panel: MakePanel, path: str, body: Any, status: int, field: str | None
 ) -> None:
-    mock = await make_mock()
-    await mock.tenant()
-    code, answer = await mock.control("PUT", path, body)
+    panel = await make_panel("extended")
+    await panel.open_tenant()
+    code, answer = await panel.control("PUT", path, body)
     assert code == status, answer
     assert answer.get("field") == field
     if status == 400:
-        assert (await mock.control("GET", "/tenants/t1/webhook"))[1]["source"] == "panel"
+        assert (await panel.control("GET", "/tenants/t1/webhook"))[1]["source"] == "panel"
 
 
-async def test_a_profile_without_webhooks_refuses_them(make_mock: MakeMock) -> None:
-    mock = await make_mock("reference")
-    _, tenant = await mock.tenant()
-    code, answer = await mock.control(
+async def test_a_profile_without_webhooks_refuses_them(make_panel: MakePanel) -> None:
+    panel = await make_panel("reference")
+    _, tenant = await panel.open_tenant()
+    code, answer = await panel.control(
         "PUT", f"/tenants/{tenant}/webhook", {"url": "http://127.0.0.1:1/h"}
     )
     assert (code, answer) == (409, {"error": "profile reference does not send webhooks"})
@@ -377,19 +303,19 @@ def test_the_config_repr_shows_only_the_receivers_origin() -> None:
 
 
 async def test_a_change_made_from_another_thread_is_delivered(
-    make_mock: MakeMock, make_receiver: MakeReceiver
+    make_panel: MakePanel, make_receiver: MakeReceiver
 ) -> None:
     receiver = await make_receiver()
-    mock = await make_mock(webhook_url=receiver.url)
-    key, _ = await mock.tenant()
-    order = await mock.place(key)
-    state = mock.app[STATE]
+    panel = await make_panel("extended", webhook_url=receiver.url)
+    key, _ = await panel.open_tenant()
+    order = await panel.place(key)
+    state = panel.app[STATE]
     await asyncio.get_running_loop().run_in_executor(
         None, lambda: state.set_order_outcome(order, OrderStatus.COMPLETED)
     )
     for _ in range(100):  # the job reaches the loop through call_soon_threadsafe
         await asyncio.sleep(0)
-        await mock.delivered()
+        await panel.delivered()
         if receiver.calls:
             break
     assert [p["status"] for p in receiver.payloads] == ["Completed"]
@@ -439,18 +365,16 @@ def test_over_real_sockets_with_the_cli_flag() -> None:
         ]))
         assert config.webhook_url == url
         with run_panel(config) as panel:
-            form = urllib.parse.urlencode(
-                {"key": "k", "action": "add", "service": "1", "link": LINK, "quantity": "100"}
-            ).encode()
-            with urllib.request.urlopen(panel.url, data=form, timeout=BOUND) as response:
-                order = json.loads(response.read())["order"]
+            status, added = post(panel.url, key="k", action="add", service="1", link=LINK,
+                                 quantity="100")
+            assert status == 200, added
+            order = added["order"]
             request = urllib.request.Request(
                 f"{panel.control_url}/orders/{order}/outcome",
                 data=json.dumps({"status": "Canceled"}).encode(),
                 headers={"Authorization": f"Bearer {TOKEN}"}, method="POST",
             )
-            with urllib.request.urlopen(request, timeout=BOUND):
-                pass
+            assert exchange(request).status == 200
             assert _Collector.arrived.wait(BOUND)
             assert panel.failures == ()
         assert _Collector.received == [
@@ -479,7 +403,7 @@ async def test_changes_after_the_app_stopped_are_not_sent(
 
 
 async def test_a_receiver_that_hangs_up_is_a_failed_attempt_not_a_mock_bug(
-    make_mock: MakeMock, aiohttp_server: Any
+    make_panel: MakePanel, aiohttp_server: Any
 ) -> None:
     async def hang_up(request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
@@ -489,12 +413,12 @@ async def test_a_receiver_that_hangs_up_is_a_failed_attempt_not_a_mock_bug(
     rude = web.Application()
     rude.router.add_post("/hook", hang_up)
     server = await aiohttp_server(rude)
-    mock = await make_mock(webhook_attempts=1)
-    key, tenant = await mock.tenant()
-    await mock.control("PUT", f"/tenants/{tenant}/webhook", {"url": str(server.make_url("/hook"))})
-    await mock.force(await mock.place(key), "Completed")
-    await mock.delivered()
-    (attempt,) = await mock.deliveries()
+    panel = await make_panel("extended", webhook_attempts=1)
+    key, tenant = await panel.open_tenant()
+    await panel.control("PUT", f"/tenants/{tenant}/webhook", {"url": str(server.make_url("/hook"))})
+    await panel.force(await panel.place(key), "Completed")
+    await panel.delivered()
+    (attempt,) = await panel.deliveries()
     assert (attempt["status"], attempt["outcome"]) == (None, "gave_up")
     assert attempt["error"]
 

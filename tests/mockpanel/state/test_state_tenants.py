@@ -161,19 +161,6 @@ def test_snapshot_is_json_ready_and_has_no_keys(panel: PanelState) -> None:
     assert data["refills"][0]["status"] == "Pending"
 
 
-def test_state_layer_imports_no_wire_or_profiles() -> None:
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, mockpanel.state\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] == 'aiohttp'"
-        " or m.startswith(('mockpanel.wire', 'mockpanel.profiles'))]\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", probe], check=True)
-
-
 def test_services_are_the_configured_catalogue() -> None:
     config = StateConfig()
     assert PanelState(config, ManualClock()).services() == config.catalog

@@ -12,6 +12,8 @@ import pytest
 from harness.contract import is_canonical, validate
 from mockpanel.errors import ErrorCode
 from mockpanel.profiles import PROFILES, Handler, Profile
+from mockpanel.wire.actions import Call
+from mockpanel.wire.render import Reply
 
 if TYPE_CHECKING:
     from tests.mockpanel.wire.conftest import MakePanel, Panel
@@ -333,3 +335,14 @@ async def test_extended_refills_one_completed_order_and_refuses_the_rest(
     # no refill_status in seed 004: the misspelling hint does not point at "refill"
     status, body = await panel.api(key=key, action="refill_status", refill="1")
     assert (status, body) == panel.expected_error(ErrorCode.UNKNOWN_ACTION, action="refill_status")
+
+
+def test_a_call_and_its_reply_are_immutable() -> None:
+    reply = Reply({"balance": "1.00"})
+    assert (reply.status, reply.headers) == (200, ())
+    with pytest.raises(AttributeError):
+        reply.status = 500  # type: ignore[misc]
+    assert reply._replace(status=429).status == 429
+    call = Call(None, None, None, {})  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        call.params = {"key": "x"}  # type: ignore[misc]

@@ -1,0 +1,3 @@
+"""Values and pure helpers every layer shares: lenient wire values, secrets and redaction, the
+spend guard, progress; standard library only, no I/O.
+"""
