@@ -191,6 +191,10 @@ def test_an_empty_profile_is_an_error() -> None:
 def test_summary_line_prefers_pytest_result_line() -> None:
     output = "collected 3 items\n...\nCERTIFIED: no MUST clause failed\n=== 3 passed in 1.50s ===\n"
     assert summary_line(output) == "3 passed in 1.50s"
+    # Not merely the last line: noise printed after the result line (a plugin's footer, a
+    # warning) must not hide it.
+    noisy = output + "smm-harness: report written to /tmp/x\nwarning: something\n"
+    assert summary_line(noisy) == "3 passed in 1.50s"
 
 
 def test_summary_line_falls_back_to_the_error() -> None:

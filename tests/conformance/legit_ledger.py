@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -51,6 +51,31 @@ __all__ = [
 ]
 
 DAY = 86_400.0
+LEDGER_FLAWS: frozenset[str] = frozenset({
+    "status-miss-billed",  # GEN-004
+    "cancel-unknown-acknowledged",  # CANCEL-005
+    "refused-cancel-marks-canceled",  # CANCEL-008
+    "refill-status-misspelt",  # REFILL-001
+    "refill-unknown-order-queued",  # REFILL-004
+    "status-lookup-ignores-owner",  # ISO-001
+    "refill-ignores-owner",  # ISO-004
+    "referral-credit-to-others",  # ISO-005
+    "refill-status-ignores-owner",  # ISO-006
+    "unknown-key-falls-back",  # AUTH-004
+    "dripfeed-add-without-id",  # ADD-001
+    "missing-quantity-defaults-to-min",  # ADD-006
+    "completed-keeps-remains",  # LIFE-002
+    "partial-remains-zeroed",  # LIFE-003
+    "partial-remains-updated-late",  # LIFE-004
+    "remains-counts-drops",  # STATUS-004
+    "below-min-refusal-keeps-debit",  # MONEY-004
+    "funds-check-in-cents",  # MONEY-006
+    "cancel-refund-twice",  # MONEY-010
+    "partial-refund-step-short",  # MONEY-011
+    "bad-dripfeed-placed-plain",  # ROBUST-009
+})
+"""The deliberate defects the books know (``flaws.py``, ``flawed_ledger.py``): each name breaks
+one rule, at the one place marked with it; the clause each breaks is noted beside it."""
 ROUNDINGS = (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN)
 _DIGITS = re.compile(r"[0-9]+")
 # What PHP's is_numeric() accepts (leading whitespace, a sign, a fraction, an exponent).
@@ -175,6 +200,9 @@ class Rules:
     one_active_per_link: bool = False
     """A second order on a link while one is still running is refused (LAR-BRL, TR, LAR-VND:
     what keeps a retried add from charging twice)."""
+    flaws: frozenset[str] = frozenset()
+    """Deliberate defects (``flaws.py``): names from :data:`LEDGER_FLAWS`; a correct panel
+    has none."""
 
     def __post_init__(self) -> None:
         if self.rounding not in ROUNDINGS or self.places < 0:
@@ -259,6 +287,9 @@ class Books:
         self._order_count = 0
         self._refill_count = 0
         self._lock = threading.Lock()
+        # Only the flaws use these (a correct panel leaves them empty).
+        self._last_tenant: Tenant | None = None  # "unknown-key-falls-back"
+        self._late_reports: list[Order] = []  # "partial-remains-updated-late"
 
     # -- tenants -----------------------------------------------------------------------------
 
@@ -280,6 +311,10 @@ class Books:
     def tenant(self, key: str | None) -> Tenant:
         """The account of ``key``; a missing, blank or unknown key is refused."""
         found = self._tenants.get(key) if key and key.strip() else None
+        if "unknown-key-falls-back" in self.rules.flaws and key and key.strip():
+            # Flaw: a long-running worker keeps the last authenticated account in a global,
+            # and a request whose key matches no account is served as that account.
+            found = self._last_tenant = found or self._last_tenant
         if found is None:
             raise Refused(Kind.AUTH, "Invalid API key")
         return found
@@ -297,11 +332,21 @@ class Books:
         link = params.get("link", "").strip()
         if not link or (self.rules.link_needs_http and not _HTTP_LINK.fullmatch(link)):
             raise Refused(Kind.BAD_REQUEST, "Bad link")
-        quantity = self._quantity(params.get("quantity", ""))
+        quantity_text = params.get("quantity", "")
+        if "missing-quantity-defaults-to-min" in self.rules.flaws and not quantity_text.strip():
+            quantity_text = str(service.min)  # Flaw: no quantity is read as the service's min
+        quantity = self._quantity(quantity_text)
         runs, interval = self._dripfeed(service, params)
         units = quantity * (runs or 1)
         bounded = units if self.rules.drip_total_checked else quantity
         if bounded < service.min:
+            if "below-min-refusal-keeps-debit" in self.rules.flaws:
+                # Flaw: the order is debited before it is validated, and this refusal's path
+                # forgets to give the money back.
+                with self._lock:
+                    taken = self.rules.money(service.rate * units / 1000)
+                    if taken <= tenant.balance:
+                        tenant.balance -= taken
             raise Refused(Kind.BAD_REQUEST, f"Quantity less than minimal {service.min}")
         if bounded > service.max or units > _COUNT_LIMIT:
             raise Refused(Kind.BAD_REQUEST, f"Quantity more than maximum {service.max}")
@@ -314,9 +359,21 @@ class Books:
             ):
                 raise Refused(Kind.BAD_REQUEST, "You have active order with this link. Please "
                               "wait until order being completed.")
-            if charge > tenant.balance:
+            covered = charge
+            if "funds-check-in-cents" in self.rules.flaws:
+                # Flaw: the funds check was written for a 2-decimal wallet: it compares the
+                # balance with the charge cut to cents, so a balance short by less than a cent
+                # pays anyway and goes below zero.
+                covered = charge.quantize(Decimal("0.01"), ROUND_DOWN)
+            if covered > tenant.balance:
                 raise Refused(Kind.FUNDS, "Not enough funds on balance")
             tenant.balance -= charge
+            if "referral-credit-to-others" in self.rules.flaws:
+                # Flaw: a 5% referral commission whose referrer lookup lost its condition is
+                # credited to every other account.
+                for other in self._tenants.values():
+                    if other is not tenant:
+                        other.balance += self.rules.money(charge / 20)
             tenant.placed += 1
             every = self.rules.partial_every
             self._order_count += 1
@@ -331,24 +388,54 @@ class Books:
             order.remains = order.units
             self._orders[order.id] = order
             self._open.append(order)
+            if runs is not None and "dripfeed-add-without-id" in self.rules.flaws:
+                # Flaw: a drip-feed order is filed under its first run, which has no id yet:
+                # the add answers an empty order id.
+                return replace(order, id="")
             return order
 
     def order(self, tenant: Tenant, order_id: str) -> Order:
         """An own order, settled to now; another key's id reads as never issued."""
         with self._lock:
             self._settle()
+            if "status-lookup-ignores-owner" in self.rules.flaws:
+                # Flaw: the status lookup finds the order by id alone, whoever placed it.
+                found = self._orders.get(order_id.strip())
+                if found is not None:
+                    return found
+            if "status-miss-billed" in self.rules.flaws and order_id.strip() not in self._orders:
+                # Flaw: an id the panel does not hold is looked up at the upstream provider,
+                # whose per-lookup fee (one money step) is billed to the customer.
+                step = Decimal(1).scaleb(-self.rules.places)
+                if tenant.balance >= step:
+                    tenant.balance -= step
             return self._own(tenant, order_id)
 
     def cancel(self, tenant: Tenant, order_id: str) -> Order:
         """Cancel an own order while the rules allow it: a full refund, once."""
         with self._lock:
             self._settle()
+            if ("cancel-unknown-acknowledged" in self.rules.flaws
+                    and order_id.strip() not in self._orders):
+                # Flaw: the cancel is an UPDATE whose affected rows are never counted: an id
+                # the panel never issued is answered as cancelled (nothing is refunded).
+                return _phantom(tenant, order_id.strip(), self.catalogue[0], self.clock.now())
             order = self._own(tenant, order_id)
             if not order.service.cancel:
+                if "refused-cancel-marks-canceled" in self.rules.flaws:
+                    # Flaw: the order is marked Canceled before the provider is asked; the
+                    # provider refuses, the error is answered, the mark stays (no refund).
+                    order.status, order.finished = Status.CANCELED, self.clock.now()
+                    if order in self._open:
+                        self._open.remove(order)
                 raise Refused(Kind.BAD_REQUEST, "Cancel is not available for this service")
             if order.status not in self.rules.cancellable:
                 raise Refused(Kind.BAD_REQUEST, "Cannot cancel")
             self._finish(order, Status.CANCELED, order.units, self.clock.now())
+            if "cancel-refund-twice" in self.rules.flaws:
+                # Flaw: the refund is credited by the cancel and again by the provider's
+                # cancellation callback.
+                tenant.balance += order.charge
             return order
 
     # -- refills -----------------------------------------------------------------------------
@@ -357,9 +444,20 @@ class Books:
         """A free refill of an own Completed order of a refill service, within the window."""
         with self._lock:
             now = self._settle()
-            order = self._own(tenant, order_id)
+            if ("refill-unknown-order-queued" in self.rules.flaws
+                    and order_id.strip() not in self._orders):
+                # Flaw: a refill request is queued for the provider without looking the order
+                # up: a never-issued id gets a refill id.
+                return self._new_refill(tenant, order_id.strip(), now)
+            if "refill-ignores-owner" in self.rules.flaws and order_id.strip() in self._orders:
+                order = self._orders[order_id.strip()]  # Flaw: found by id alone, any owner
+            else:
+                order = self._own(tenant, order_id)
             if not order.service.refill:
                 raise Refused(Kind.BAD_REQUEST, "Refill is disabled for this service")
+            if "refill-status-misspelt" in self.rules.flaws:
+                # Flaw: the check compares the status with "Complete", which no order has.
+                raise Refused(Kind.BAD_REQUEST, "The order is not completed")
             if order.status is not Status.COMPLETED or order.finished is None:
                 raise Refused(Kind.BAD_REQUEST, "The order is not completed")
             if now < order.finished + self.rules.refill_cooldown:
@@ -368,16 +466,14 @@ class Books:
                 raise Refused(Kind.BAD_REQUEST, "Refill period has expired")
             if any(r.order == order.id and r.status not in FINAL for r in self._refills.values()):
                 raise Refused(Kind.BAD_REQUEST, "Refill already requested")
-            self._refill_count += 1
-            made = Refill(self._new_id(self._refill_count, 1, "R"), tenant.id, order.id, now)
-            self._refills[made.id] = made
-            self._open_refills.append(made)
-            return made
+            return self._new_refill(tenant, order.id, now)
 
     def refill_status(self, tenant: Tenant, refill_id: str) -> Refill:
         with self._lock:
             self._settle()
             found = self._refills.get(refill_id.strip())
+            if "refill-status-ignores-owner" in self.rules.flaws and found is not None:
+                return found  # Flaw: the refill is found by id alone, whoever asked for it
             if found is None or found.tenant != tenant.id:
                 raise Refused(Kind.NOT_FOUND, "Refill not found")
             return found
@@ -477,6 +573,10 @@ class Books:
             raise Refused(Kind.BAD_REQUEST, "Runs and interval are required together")
         if not service.dripfeed:
             raise Refused(Kind.BAD_REQUEST, "This service does not support drip-feed")
+        if "bad-dripfeed-placed-plain" in self.rules.flaws and not (
+            _DIGITS.fullmatch(runs_text) and _DIGITS.fullmatch(interval_text)
+        ):
+            return None, None  # Flaw: unreadable runs or interval dropped: a plain order
         if not _DIGITS.fullmatch(runs_text) or len(runs_text) > 6 or int(runs_text) < 1:
             raise Refused(Kind.BAD_REQUEST, "Incorrect runs")
         if (not _DIGITS.fullmatch(interval_text) or len(interval_text) > 6
@@ -484,11 +584,27 @@ class Books:
             raise Refused(Kind.BAD_REQUEST, "Incorrect interval")
         return int(runs_text), int(interval_text)
 
+    def any_order(self, order_id: str) -> Order:
+        """An order by id alone, whoever placed it (only a flawed wire asks this way)."""
+        with self._lock:
+            self._settle()
+            found = self._orders.get(order_id.strip())
+            if found is None:
+                raise Refused(Kind.NOT_FOUND, "Incorrect order ID")
+            return found
+
     def _own(self, tenant: Tenant, order_id: str) -> Order:
         found = self._orders.get(order_id.strip())
         if found is None or found.tenant != tenant.id:
             raise Refused(Kind.NOT_FOUND, "Incorrect order ID")
         return found
+
+    def _new_refill(self, tenant: Tenant, order_id: str, now: float) -> Refill:
+        self._refill_count += 1
+        made = Refill(self._new_id(self._refill_count, 1, "R"), tenant.id, order_id, now)
+        self._refills[made.id] = made
+        self._open_refills.append(made)
+        return made
 
     def _new_id(self, number: int, first: int, prefix: str) -> str:
         """The ``number``-th id: a counter from ``first``, or six letters and digits like seed
@@ -507,11 +623,19 @@ class Books:
         """End ``order``; a cancel refunds the whole charge, a Partial its undelivered share,
         rounded the panel's way. Called once per order: a final status never changes."""
         refund = Decimal(0)
+        if status is Status.PARTIAL and "partial-remains-zeroed" in self.rules.flaws:
+            remains = 0  # Flaw: remains is copied from the wrong field of the provider (0)
+        if status is Status.COMPLETED and "completed-keeps-remains" in self.rules.flaws:
+            remains = order.remains  # Flaw: remains keeps the last count the provider sent
         if status is Status.CANCELED:
             refund = order.charge
         elif status is Status.PARTIAL:
             refund = self.rules.money(order.charge * remains / order.units)
+            if "partial-refund-step-short" in self.rules.flaws and refund > 0:
+                refund -= Decimal(1).scaleb(-self.rules.places)  # Flaw: one money step short
         order.status, order.remains, order.finished = status, remains, now
+        if status is Status.PARTIAL and "partial-remains-updated-late" in self.rules.flaws:
+            self._late_reports.append(order)  # Flaw: a late report rewrites it (_settle)
         self._tenant_by_id(order.tenant).balance += refund
         if order in self._open:
             self._open.remove(order)
@@ -531,6 +655,17 @@ class Books:
                              left, ends)
             elif now >= order.created + pending:
                 order.status = Status.IN_PROGRESS
+                if "remains-counts-drops" in self.rules.flaws:
+                    # Flaw: remains is start_count + quantity - the provider's live count, and
+                    # the count fell below its start (unfollows): more remains than ordered.
+                    order.remains = order.units + max(order.units // 10, 1)
+        for order in list(self._late_reports):  # "partial-remains-updated-late"
+            assert order.finished is not None
+            if now >= order.finished + 3_600:
+                # The provider's late report, an hour on, lowers a Partial order's remains;
+                # the status stays Partial and the refund already made is not adjusted.
+                order.remains = max(order.remains // 2, 1)
+                self._late_reports.remove(order)
         phase = self.rules.refill_seconds
         for refill in list(self._open_refills):
             if now >= refill.created + 2 * phase:
@@ -549,3 +684,11 @@ def _base36(number: int) -> str:
         text = digits[rest] + text
         if number == 0:
             return text
+
+
+def _phantom(tenant: Tenant, order_id: str, service: Service, now: float) -> Order:
+    """What the flaw "cancel-unknown-acknowledged" answers for an id it never issued: an order
+    that is nowhere in the books."""
+    return Order(id=order_id, tenant=tenant.id, service=service, link="", quantity=0, runs=None,
+                 interval=None, charge=Decimal(0), created=now, start_count=0, partial=False,
+                 status=Status.CANCELED)

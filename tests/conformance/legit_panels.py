@@ -22,11 +22,21 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from legit_ledger import DAY, Books, Clock, IdStyle, QuantitySyntax, Rules, Status
-from legit_wire import (
+from tests.conformance.legit_ledger import (
+    DAY,
+    LEDGER_FLAWS,
+    Books,
+    Clock,
+    IdStyle,
+    QuantitySyntax,
+    Rules,
+    Status,
+)
+from tests.conformance.legit_wire import (
+    WIRE_FLAWS,
     CancelShape,
     FlagStyle,
     HttpStatuses,
@@ -40,7 +50,7 @@ from legit_wire import (
     serving,
 )
 
-__all__ = ["LEGIT_PANELS", "LegitPanel", "by_name", "legit_table", "open_books"]
+__all__ = ["LEGIT_PANELS", "LegitPanel", "by_name", "legit_table", "open_books", "with_flaw"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +343,13 @@ def by_name(name: str) -> LegitPanel:
     raise KeyError(f"no legit panel {name!r}")
 
 
+def with_flaw(panel: LegitPanel, flaw: str) -> LegitPanel:
+    """``panel`` with one deliberate defect (``flaws.py``): its books and its wire both hear
+    of it, and the one that knows the name acts on it."""
+    return replace(panel, rules=replace(panel.rules, flaws=frozenset({flaw})),
+                   wire=replace(panel.wire, flaws=frozenset({flaw})))
+
+
 def open_books(panel: LegitPanel, keys: tuple[tuple[str, Decimal], ...], *,
                controlled: bool) -> Books:
     """The panel's books holding ``keys``; a controlled panel's clock is manual."""
@@ -386,6 +403,12 @@ def main(argv: list[str]) -> int:
         if token is not None and not panel.control:
             print(f"{panel.name} offers no control API", file=sys.stderr)
             return 2
+        flaw = os.environ.get("LEGIT_PANEL_FLAW") or None
+        if flaw is not None:
+            if flaw not in LEDGER_FLAWS | WIRE_FLAWS:
+                print(f"no flaw {flaw!r}", file=sys.stderr)
+                return 2
+            panel = with_flaw(panel, flaw)
         books = open_books(panel, _keys(os.environ["LEGIT_PANEL_KEYS"]),
                            controlled=token is not None)
         with serving(panel.wire, books, token) as url:

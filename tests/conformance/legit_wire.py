@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +27,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from legit_ledger import Books, Conflict, Kind, Order, Refill, Refused, Status, Tenant
+from tests.conformance.legit_ledger import (
+    Books,
+    Conflict,
+    Kind,
+    Order,
+    Refill,
+    Refused,
+    Status,
+    Tenant,
+)
 
 __all__ = [
     "CancelShape",
@@ -46,6 +56,34 @@ MiB = 1024 * 1024
 _HARD_BODY_LIMIT = 64 * MiB  # past this a body is not even read (the socket is closed)
 _FORM = "application/x-www-form-urlencoded"
 _HOST = "127.0.0.1"
+WIRE_FLAWS: frozenset[str] = frozenset({
+    "services-keyed-by-id", "service-without-category", "service-min-above-max",
+    "service-negative-rate", "service-listed-twice", "balance-without-currency",
+    "balance-with-symbol", "currency-lower-case", "add-errors-as-message-list",
+    "errors-as-201", "missing-action-lists-services", "funds-error-with-balance",
+    "successes-as-201", "php-warning-before-json", "unknown-order-reads-pending",
+    "status-without-id-reads-pending", "refill-status-as-code", "unknown-refill-reads-pending",
+    "services-without-key", "status-in-provider-currency", "oversized-body-hangs-up",
+    "non-form-body-crashes", "huge-refill-id-crashes", "multi-refill-items-unnamed",
+    "multi-status-as-list", "new-order-invisible-to-status", "cancel-batch-one-error",
+    "multi-status-ignores-owner", "multi-status-from-stale-copy", "batch-limit-fifty",
+})
+"""The deliberate defects the wire knows (``flaws.py``): each name breaks one rule."""
+# Facebook Page Likes was entered with min and max swapped; Promo Views got a discount larger
+# than its price. Neither is in the books: an add of either is refused as an unknown service.
+_SWAPPED_LIMITS = {"service": 105, "name": "Facebook Page Likes", "type": "Default",
+                   "category": "Facebook", "rate": "0.48120", "min": "1000", "max": "100",
+                   "dripfeed": False, "refill": False, "cancel": False}
+_NEGATIVE_RATE = {"service": 106, "name": "Promo Views [-20% off]", "type": "Default",
+                  "category": "Promo", "rate": "-0.12000", "min": "100", "max": "10000",
+                  "dripfeed": False, "refill": False, "cancel": False}
+# What PHP 7 prints (display_errors=On) before the JSON when "abc" is multiplied by a rate.
+_PHP_WARNING = ("<br />\n<b>Warning</b>:  A non-numeric value encountered in "
+                "<b>/var/www/html/api/v2/index.php</b> on line <b>214</b><br />\n")
+_BIGINT_MAX = 2**63 - 1
+_PHP_NUMBER = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+_REFILL_CODES = {Status.PENDING: "0", Status.IN_PROGRESS: "1", Status.COMPLETED: "2",
+                 Status.REJECTED: "3"}
 
 
 class OtherMethods(StrEnum):
@@ -150,6 +188,9 @@ class Wire:
     batch_limit: int = 100
     over_limit: OverLimit = OverLimit.REFUSE
     cancel_shape: CancelShape = CancelShape.LIST
+    flaws: frozenset[str] = frozenset()
+    """Deliberate defects (``flaws.py``): names from :data:`WIRE_FLAWS`; a correct panel
+    has none."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +225,7 @@ class _Render:
         return value
 
     def services(self) -> Json:
-        return [
+        items: list[dict[str, Json]] = [
             {
                 "service": _id(str(s.id), self.wire.service_ids), "name": s.name,
                 "type": self.wire.service_type, "category": s.category,
@@ -194,6 +235,22 @@ class _Render:
             }
             for s in self.books.catalogue
         ]
+        flaws = self.wire.flaws
+        if "service-without-category" in flaws:  # its category row was deleted
+            del items[-1]["category"]
+        if "service-min-above-max" in flaws:
+            items.append(dict(_SWAPPED_LIMITS))
+        if "service-negative-rate" in flaws:
+            items.append(dict(_NEGATIVE_RATE))
+        if "service-listed-twice" in flaws:  # a JOIN on a second category repeats the row
+            items.append({**items[0], "category": "Instagram Followers"})
+        if "services-keyed-by-id" in flaws:  # PHP's $rows[$row['id']] = $row, json_encoded
+            return {str(item["service"]): item for item in items}
+        return items
+
+    def currency(self, code: str) -> str:
+        # Stored as a payment gateway returns it (Stripe's "usd").
+        return code.lower() if "currency-lower-case" in self.wire.flaws else code
 
     def status(self, order: Order) -> dict[str, Json]:
         body: dict[str, Json] = {"charge": self.money(order.charge)}
@@ -209,7 +266,9 @@ class _Render:
             body["start_count"] = self.count(order.start_count)
         body["status"] = order.status.value
         body["remains"] = self.count(order.remains)
-        body["currency"] = self.books.rules.currency
+        body["currency"] = self.currency(self.books.rules.currency)
+        if "status-in-provider-currency" in self.wire.flaws:  # the upstream provider's
+            body["currency"] = "EUR"
         return body
 
     def with_marker(self, body: dict[str, Json]) -> dict[str, Json]:
@@ -232,19 +291,40 @@ class _Api:
     wire: Wire
     books: Books
     render: _Render
+    cached: set[str] = field(default_factory=set)
+    """Order ids the status cache holds (flaw ``new-order-invisible-to-status`` only)."""
 
     def answer(self, params: Mapping[str, str]) -> Answer:
+        flaws = self.wire.flaws
+        if ("services-without-key" in flaws and "key" not in params
+                and params.get("action") == "services"):
+            return 200, self.render.services()  # the catalogue route skips the auth guard
+        tenant: Tenant | None = None
         try:
             tenant = self.books.tenant(params.get("key"))
             action = params.get("action", "")
+            if "missing-action-lists-services" in flaws and not action:
+                action = "services"  # switch ($action) { default: services }
             if action in self.wire.multi_actions and action != "status":
                 return self._multi_status(tenant, params.get("orders", ""))
             handler = self._actions().get(action) if action in self.wire.actions else None
             if handler is None:
                 raise Refused(Kind.BAD_REQUEST, "Incorrect request")
-            return handler(tenant, params)
+            status, body = handler(tenant, params)
+            if "successes-as-201" in flaws and status == 200:
+                status = 201  # NestJS: a @Post() handler answers 201 unless told otherwise
+            return status, body
         except Refused as refused:
-            return self.wire.statuses.of(refused.kind), {"error": refused.message}
+            error: dict[str, Json] = {"error": refused.message}
+            if ("add-errors-as-message-list" in flaws and refused.kind is Kind.BAD_REQUEST
+                    and params.get("action") == "add"):
+                error = {"error": [refused.message]}  # the validator's messages, as a list
+            if ("funds-error-with-balance" in flaws and refused.kind is Kind.FUNDS
+                    and tenant is not None):
+                error["balance"] = self.render.money(self.books.balance(tenant))
+            if "errors-as-201" in flaws:
+                return 201, error  # NestJS: the @Post() default status, the error returned
+            return self.wire.statuses.of(refused.kind), error
 
     def _actions(self) -> dict[str, Callable[[Tenant, Mapping[str, str]], Answer]]:
         return {"services": self._services, "balance": self._balance, "add": self._add,
@@ -255,8 +335,13 @@ class _Api:
         return 200, self.render.services()
 
     def _balance(self, tenant: Tenant, params: Mapping[str, str]) -> Answer:
-        body = {"balance": self.render.money(self.books.balance(tenant)),
-                "currency": tenant.currency}
+        balance = self.books.balance(tenant)
+        body = {"balance": self.render.money(balance),
+                "currency": self.render.currency(tenant.currency)}
+        if "balance-without-currency" in self.wire.flaws:
+            del body["currency"]
+        if "balance-with-symbol" in self.wire.flaws:  # the dashboard's formatter, reused
+            body["balance"] = "$" + body["balance"]
         return 200, self.render.with_marker(body)
 
     def _add(self, tenant: Tenant, params: Mapping[str, str]) -> Answer:
@@ -268,18 +353,53 @@ class _Api:
         if params.get("orders", "").strip() and "status" in self.wire.multi_actions:
             return self._multi_status(tenant, params["orders"])
         order_id = params.get("order", "").strip()
+        flaws = self.wire.flaws
         if not order_id:
+            if "status-without-id-reads-pending" in flaws:
+                return 200, self._no_row()  # WHERE id = '' finds no row either
             raise Refused(Kind.BAD_REQUEST, "Incorrect request: order is required")
-        return 200, self.render.status(self.books.order(tenant, order_id))
+        try:
+            order = self.books.order(tenant, order_id)
+        except Refused as refused:
+            if ("unknown-order-reads-pending" in flaws and refused.kind is Kind.NOT_FOUND
+                    and order_id.isdigit() and len(order_id) < 19):  # a well-formed id
+                return 200, self._no_row()
+            raise
+        if "new-order-invisible-to-status" in flaws and order.id not in self.cached:
+            # Status reads a cache that add does not fill: the first read misses, fills it.
+            self.cached.add(order.id)
+            raise Refused(Kind.NOT_FOUND, "Incorrect order ID")
+        return 200, self.render.status(order)
+
+    def _no_row(self) -> dict[str, Json]:
+        """What a status query whose LEFT JOIN finds no order row renders: the defaults."""
+        zero = self.render.count(0)
+        return {"charge": self.render.money(Decimal(0)), "start_count": zero,
+                "status": Status.PENDING.value, "remains": zero,
+                "currency": self.render.currency(self.books.rules.currency)}
 
     def _multi_status(self, tenant: Tenant, text: str) -> Answer:
         members: dict[str, Json] = {}
+        flaws = self.wire.flaws
         for order_id in self._batch(text):
             try:
-                members[order_id] = self.render.status(self.books.order(tenant, order_id))
+                if "multi-status-ignores-owner" in flaws:
+                    # Flaw: the batch query selects by id alone, with no owner filter.
+                    members[order_id] = self.render.status(self.books.any_order(order_id))
+                    continue
+                order = self.books.order(tenant, order_id)
+                if "multi-status-from-stale-copy" in flaws:
+                    # Flaw: the batch reads a replica that never saw delivery start.
+                    members[order_id] = {**self.render.status(order), "status": "Pending"}
+                    continue
+                members[order_id] = self.render.status(order)
             except Refused as refused:
                 members[order_id] = (refused.message if self.wire.bare_string_errors
                                      else {"error": refused.message})
+        if "multi-status-as-list" in self.wire.flaws:  # $result[] = ...: a JSON array
+            return 200, [{"order": self.render.order_id(k), **(v if isinstance(v, dict) else
+                                                                 {"error": v})}
+                         for k, v in members.items()]
         return 200, members
 
     def _cancel(self, tenant: Tenant, params: Mapping[str, str]) -> Answer:
@@ -292,6 +412,10 @@ class _Api:
                 self.books.cancel(tenant, order_id)
                 outcome: Json = {"status": "success"} if success else 1
             except Refused as refused:
+                if "cancel-batch-one-error" in self.wire.flaws:
+                    # Flaw: one bad id answers the whole batch with one error (the others
+                    # already processed stay cancelled).
+                    return self.wire.statuses.of(refused.kind), {"error": refused.message}
                 outcome = {"error": refused.message}
             items.append({"order": self.render.order_id(order_id), "cancel": outcome})
         return 200, items[0] if success and len(items) == 1 else items
@@ -305,6 +429,8 @@ class _Api:
                 except Refused as refused:
                     made = {"error": refused.message}
                 items.append({"order": self.render.order_id(order_id), "refill": made})
+            if "multi-refill-items-unnamed" in self.wire.flaws:
+                items = [{"refill": item["refill"]} for item in items]
             return 200, items
         order_id = params.get("order", "").strip()
         if not order_id:
@@ -325,13 +451,27 @@ class _Api:
         refill_id = params.get("refill", "").strip()
         if not refill_id:
             raise Refused(Kind.BAD_REQUEST, "Incorrect request: refill is required")
-        return 200, {"status": self.books.refill_status(tenant, refill_id).status.value}
+        flaws = self.wire.flaws
+        if ("huge-refill-id-crashes" in flaws and refill_id.isdigit()
+                and int(refill_id) > _BIGINT_MAX):
+            raise OverflowError("SQLSTATE[22003]: Numeric value out of range")
+        try:
+            refill = self.books.refill_status(tenant, refill_id)
+        except Refused:
+            if "unknown-refill-reads-pending" not in flaws:
+                raise
+            return 200, {"status": Status.PENDING.value}  # the default of a missing row
+        if "refill-status-as-code" in flaws:  # the raw TINYINT column
+            return 200, {"status": _REFILL_CODES[refill.status]}
+        return 200, {"status": refill.status.value}
 
     def _batch(self, text: str) -> list[str]:
         ids = [part.strip() for part in text.split(",") if part.strip()]
         if not ids:
             raise Refused(Kind.BAD_REQUEST, "Incorrect order ID")
         limit, rule = self.wire.batch_limit, self.wire.over_limit
+        if "batch-limit-fifty" in self.wire.flaws:
+            limit = 50  # Flaw: a limit below the documented 100 ids
         if len(ids) > limit and rule is OverLimit.REFUSE:
             raise Refused(Kind.BAD_REQUEST, f"Up to {limit} IDs per request")
         return ids[:limit] if rule is OverLimit.TRUNCATE else ids
@@ -461,6 +601,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         wire, server = self.server.wire, self.server
         body = self._body()
+        if body is None and "oversized-body-hangs-up" in wire.flaws:
+            self.close_connection = True  # the worker hit its memory limit: no answer at all
+            return
         if server.control is not None and url.path.startswith("/_mock/"):
             headers = {k: v for k, v in self.headers.items()}
             self._send(*server.control.answer(self.command, url.path, headers, body or b""))
@@ -478,7 +621,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(405, {"message": message}, {"Allow": "POST"})
             return
         params = self._params(url.query, body)
-        self._send(*server.api.answer(params))
+        status, answer = server.api.answer(params)
+        if ("php-warning-before-json" in wire.flaws and params.get("action") == "add"
+                and not _PHP_NUMBER.fullmatch(params.get("quantity", "0"))):
+            self._send_text(status, _PHP_WARNING + json.dumps(answer), wire.content_type, {})
+            return
+        self._send(status, answer)
 
     def _body(self) -> bytes | None:
         """The body, or ``None`` when it exceeds the panel's limit (drained, then dropped)."""
@@ -504,6 +652,8 @@ class _Handler(BaseHTTPRequestHandler):
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if body is None or not body:
             return params
+        if "non-form-body-crashes" in wire.flaws and kind != _FORM:
+            json.loads(body)  # any other body is taken for JSON: a parse error escapes as 500
         if kind == _FORM:
             params.update(_form(body))
         elif kind == "application/json" and wire.json_bodies:

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from served import Served, served
 
 from mockpanel.config import MockConfig
 from mockpanel.state import ManualClock, PanelState, StateConfig, StateFileError
 from mockpanel.wire import create_app
+from tests.fixtures.served import Served, served
 
 KEY = "durability-key"
 TOKEN = "durability-control-token"
@@ -35,10 +35,12 @@ OPENING = Decimal("100000.00000")
 RATE = Decimal("0.90")  # service 1, per 1000
 LINK = "https://example.test/post"
 THREADS = 8
-KILL_AFTER_ACKS = 300  # acknowledged orders before the kill
-# Safety nets only (never asserted on): a wedged subprocess or loop must not hang the suite.
+KILL_AFTER_ACKS = 50  # acknowledged orders before the kill: enough concurrent commits to lose
+# Safety nets only: a wedged subprocess or loop must not hang the suite. They are far beyond
+# what a slow machine needs (50 committed orders take well under a second here), so the test
+# does not depend on the machine's speed, only on the panel answering at all.
 _STARTUP_LIMIT = 30.0
-_LOAD_LIMIT = 10.0
+_LOAD_LIMIT = 120.0
 _REQUEST_TIMEOUT = 10.0
 
 

@@ -11,7 +11,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 import pytest
@@ -19,21 +18,10 @@ import pytest
 from mockpanel.config import MockConfig
 from mockpanel.server import RunningPanel, run_panel, serve_forever, start_panel
 from mockpanel.state import PanelState
+from tests.fixtures.plain_http import post
 
 KEY = "server-test-key"
 TOKEN = "server-test-token"
-
-
-def _post(url: str, **fields: str) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        url, data=urllib.parse.urlencode(fields).encode(), method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read())
 
 
 def _panel_threads() -> set[threading.Thread]:
@@ -49,14 +37,14 @@ def test_port_zero_binds_a_free_port_and_serves_the_api() -> None:
         assert panel.port > 0
         assert panel.url == f"http://127.0.0.1:{panel.port}/api/v2"
         assert panel.running
-        assert _post(panel.url, key=KEY, action="balance") == (
+        assert post(panel.url, key=KEY, action="balance") == (
             200,
             {"balance": "7.50000", "currency": "USD"},
         )
     assert not panel.running
     assert _panel_threads() == before
     with pytest.raises(urllib.error.URLError):
-        _post(panel.url, key=KEY, action="balance")
+        post(panel.url, key=KEY, action="balance")
 
 
 def test_two_panels_run_side_by_side_with_separate_state() -> None:
@@ -65,8 +53,8 @@ def test_two_panels_run_side_by_side_with_separate_state() -> None:
         run_panel(MockConfig(profile="smmpremium", keys=((KEY, Decimal(2)),))) as second,
     ):
         assert first.port != second.port
-        assert _post(first.url, key=KEY, action="balance")[1]["balance"] == "1.00000"
-        assert _post(second.url, key=KEY, action="balance")[1] == {
+        assert post(first.url, key=KEY, action="balance")[1]["balance"] == "1.00000"
+        assert post(second.url, key=KEY, action="balance")[1] == {
             "balance": "2.00",
             "currency": "INR",
         }
@@ -105,7 +93,7 @@ def test_a_mock_bug_is_recorded_as_a_failure(monkeypatch: pytest.MonkeyPatch) ->
     with run_panel(MockConfig(keys=((KEY, Decimal(1)),))) as panel:
         assert panel.failures == ()
         monkeypatch.setattr(PanelState, "balance", broken)
-        status, body = _post(panel.url, key=KEY, action="balance")
+        status, body = post(panel.url, key=KEY, action="balance")
         assert status == 500
         assert "mock panel bug" in body["error"]
         (failure,) = panel.failures
@@ -146,4 +134,7 @@ def test_repr_names_the_profile_not_the_token() -> None:
     with run_panel(MockConfig(profile="smmhub", control_token=TOKEN)) as panel:
         assert "smmhub" in repr(panel)
         assert "running" in repr(panel)
+        assert TOKEN not in repr(panel)
+        assert TOKEN not in str(panel)
     assert "stopped" in repr(panel)
+    assert TOKEN not in repr(panel)
