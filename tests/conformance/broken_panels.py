@@ -58,6 +58,7 @@ from mockpanel.wire.app import create_app
 from mockpanel.wire.jsontext import Json
 from mockpanel.wire.keys import ACTIONS, STATE
 from mockpanel.wire.render import Reply
+from tests.conformance import flawed_ledger, flawed_wire
 
 __all__ = [
     "BLACK_BOX_TIMINGS",
@@ -967,6 +968,27 @@ def defects_table() -> str:
             f"| {panel.defect} | `{panel.name}`: {panel.variation} | "
             f"{', '.join(panel.catches)} | {', '.join(panel.also_fails) or '-'} | "
             f"{crosstalk or '-'} | {tests} | {panel.mode.value} |"
+        )
+    lines += [
+        "",
+        "## Flawed independent panels",
+        "",
+        "The same columns for the flawed panels (`tests/conformance/flaws.py`, run by",
+        "`test_flaws.py`): the `perfectpanel-classic` panel of `legit_panels.py`, written apart",
+        "from the mock, with one flaw in its books (`flawed_ledger.py`) or its wire",
+        "(`flawed_wire.py`), so that detection never depends on the mock's internals.",
+        "",
+        "| defect | flaw | caught under | also fails "
+        "| cross-talk (why the check is not specific yet) | caught by | mode |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for flawed in (*flawed_wire.FLAWED, *flawed_ledger.FLAWED):
+        tests = "<br>".join(f"`{test}`" for test in flawed.caught_by)
+        crosstalk = "<br>".join(f"{clause}: {why}" for clause, why in flawed.crosstalk)
+        mode = "controlled" if flawed.controlled else "black-box"
+        lines.append(
+            f"| {flawed.defect} | `{flawed.name}` | {', '.join(flawed.catches)} | "
+            f"{', '.join(flawed.also_fails) or '-'} | {crosstalk or '-'} | {tests} | {mode} |"
         )
     return "\n".join(lines) + "\n"
 
