@@ -9,7 +9,15 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    localcontext,
+)
 from typing import Final
 
 from harness import contract
@@ -44,8 +52,11 @@ def never_issued(rng: random.Random) -> str:
 
 def worst_case(price: Decimal, places: int) -> Decimal:
     """What an order of exact ``price`` can take at most at ``places`` decimals (rounded up):
-    what the spend guard reserves before the order is sent."""
-    return price.quantize(Decimal(1).scaleb(-places), ROUND_CEILING)
+    what the spend guard reserves before the order is sent. Exact for any size: a generated
+    quantity of 10**30 units prices far past the default context's 28 digits."""
+    with localcontext() as context:
+        context.prec = max(context.prec, price.adjusted() + places + 2)
+        return price.quantize(Decimal(1).scaleb(-places), ROUND_CEILING)
 
 
 def cost_if_accepted(service: Service, units: int | None) -> Decimal:

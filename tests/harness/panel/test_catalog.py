@@ -64,6 +64,9 @@ def test_the_worst_case_rounds_up_to_the_panel_places() -> None:
     assert worst_case(Decimal("0.009131"), 5) == Decimal("0.00914")
     assert worst_case(Decimal("0.00913"), 5) == Decimal("0.00913")
     assert worst_case(Decimal("1.001"), 2) == Decimal("1.01")
+    # a generated absurd quantity is priced exactly, beyond the default 28 digits
+    assert worst_case(Decimal("1e30") + Decimal("0.000001"), 5) == Decimal("1e30") + Decimal(
+        "0.00001")
     # every rounding a panel may apply fits under the reservation
     exact = Decimal("0.0123451")
     assert max(roundings(exact, 5)) <= worst_case(exact, 5)
