@@ -4,6 +4,9 @@
 #
 #   ci/main.sh                    certify the reference profile
 #   ci/main.sh --profile smmhub   (or: ci/main.sh smmhub) certify another built-in dialect
+#   ci/main.sh --programme        the certification programme (ci/programme.sh): certify the
+#                                 reference profile, sign and verify its certificate, certify two
+#                                 more profiles, write their matrix and badges
 #
 # The certificate (report.json, report.md, report.html) is written to panel-report/<profile>/
 # (or to $MAIN_REPORT_DIR when set).
@@ -16,19 +19,29 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 usage() {
-    echo "usage: ci/main.sh [--profile NAME | NAME]   (profiles: .venv/bin/mockpanel profiles)"
+    echo "usage: ci/main.sh [--profile NAME | NAME | --programme]   (profiles: .venv/bin/mockpanel profiles)"
 }
 
 profile=reference
+programme=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --profile) [ $# -ge 2 ] || { usage >&2; exit 2; }; profile=$2; shift 2 ;;
         --profile=*) profile=${1#--profile=}; shift ;;
+        --programme) programme=1; shift ;;
         -h|--help) usage; exit 0 ;;
         -*) echo "ci/main.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
         *) profile=$1; shift ;;
     esac
 done
+
+if [ -n "$programme" ]; then
+    if [ "$profile" != reference ]; then
+        echo "ci/main.sh: --programme certifies its own profiles (PROGRAMME_PROFILES)" >&2
+        exit 2
+    fi
+    exec bash ci/programme.sh
+fi
 
 bash ci/setup.sh
 python=.venv/bin/python

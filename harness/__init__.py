@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     )
     from harness.judging.judge import Judge, NotApplicable
     from harness.judging.verdicts import NaReason, Verdict, VerdictBook
-    from harness.panel import strategies
+    from harness.panel import dripfeed, strategies
     from harness.panel.catalog import (
         Catalog,
         OrderSpec,
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from harness.panel.driver import SANDBOX_BALANCE, Attempt, Panel, PanelSettings, PlacedOrder
     from harness.panel.ledger_model import Ledger, Violation
     from harness.panel.probes import multi_status_aliases
+    from harness.reporting.terminal import verdict_line
+    from harness.reporting.writers import write_reports
     from harness.run.session import HarnessRun
 
 # name -> the module it comes from (a module itself when the name is a submodule's)
@@ -75,6 +77,7 @@ _HOMES: dict[str, str] = {
     "Verdict": "harness.judging.verdicts",
     "VerdictBook": "harness.judging.verdicts",
     "strategies": "harness.panel.strategies",
+    "dripfeed": "harness.panel.dripfeed",
     "Catalog": "harness.panel.catalog",
     "OrderSpec": "harness.panel.catalog",
     "Service": "harness.panel.catalog",
@@ -91,6 +94,9 @@ _HOMES: dict[str, str] = {
     "Violation": "harness.panel.ledger_model",
     "multi_status_aliases": "harness.panel.probes",
     "HarnessRun": "harness.run.session",
+    # The certificate's writers and verdict line, for other suites' verdict books (clientcert).
+    "verdict_line": "harness.reporting.terminal",
+    "write_reports": "harness.reporting.writers",
 }
 
 
@@ -139,6 +145,7 @@ __all__ = [
     "answer_kind",
     "charge_matches",
     "contract",
+    "dripfeed",
     "expect_success",
     "fail",
     "multi_status_aliases",
@@ -148,6 +155,8 @@ __all__ = [
     "strategies",
     "unusable_by",
     "values",
+    "verdict_line",
     "visible_units",
     "worst_case",
+    "write_reports",
 ]

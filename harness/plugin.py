@@ -38,6 +38,7 @@ from harness.judging.judge import Judge, NotApplicable
 from harness.judging.verdicts import NaReason, Verdict, Waiver
 from harness.reporting.allure import AllureBridge, allure_active
 from harness.reporting.allure_environment import write_environment
+from harness.reporting.baseline import BaselinePlugin
 from harness.reporting.certificate import CertificatePlugin
 from harness.reporting.scope import scope_of
 from harness.reporting.terminal import (
@@ -120,6 +121,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _is_worker(run):  # the plan of the whole run, printed before its first test
         config.pluginmanager.register(PlanPlugin(run.config, run.tally, run.pacer),
                                       PlanPlugin.NAME)
+    # Read and checked now; compared at the end, by the process that reports.
+    if panel_config.baseline is not None and not _is_worker(run):
+        config.pluginmanager.register(BaselinePlugin(run, panel_config.baseline),
+                                      BaselinePlugin.NAME)
     # Checked writable now, written at sessionfinish (by the controller alone under xdist).
     if panel_config.report_dir is not None and not _is_worker(run):
         config.pluginmanager.register(CertificatePlugin(run, panel_config.report_dir))
@@ -395,6 +400,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if isinstance(failed, FailedTests) and failed.all_waived(run, session.testsfailed):
             session.exitstatus = pytest.ExitCode.OK
             session.config.stash[_EXCUSED_KEY] = session.testsfailed
+    # --panel-fail-on=regressions: only a MUST regression fails (harness.reporting.baseline).
+    baseline = session.config.pluginmanager.get_plugin(BaselinePlugin.NAME)
+    if isinstance(baseline, BaselinePlugin):
+        failed = session.config.pluginmanager.get_plugin(FailedTests.NAME)
+        clauses = (failed.clauses if isinstance(failed, FailedTests)
+                   and not _lost_workers(session.config) else None)
+        session.exitstatus = baseline.exit_status(int(session.exitstatus), clauses)
     session.config.stash[_EXIT_KEY] = int(session.exitstatus)
     if allure_active(session.config):
         _allure_environment(session.config, run, int(session.exitstatus))

@@ -22,6 +22,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_ENCODING = "unsupported_encoding"  # encoding, accepted
     MISSING_KEY = "missing_key"
     INVALID_KEY = "invalid_key"
+    # The key is known but its account is suspended (seed 000: "403 | Account suspended |
+    # Contact support."); raised before the action is even looked at, for every action.
+    ACCOUNT_SUSPENDED = "account_suspended"
     MISSING_ACTION = "missing_action"
     UNKNOWN_ACTION = "unknown_action"  # action
     MISSING_PARAM = "missing_param"  # param

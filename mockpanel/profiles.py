@@ -20,6 +20,7 @@ from typing import Final, Literal, TypeVar
 
 from mockpanel.errors import ErrorCode
 from mockpanel.state import OrderStatus, RefillStatus, ServiceType
+from mockpanel.state.catalog import AddForm
 from mockpanel.state.ids import IdStyle
 
 __all__ = [
@@ -160,11 +161,27 @@ class CancelAck(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     """How one :class:`ErrorCode` is answered: a message template, an HTTP status, and extra
-    body fields some dialects add (the SMMApi script's ``"status": "102"``)."""
+    body fields some dialects add (the SMMApi script's ``"status": "102"``).
+
+    ``by_status`` words a refusal by the state of the order it is about: pairs of an order
+    status word (``"Completed"``) and the template used, instead of ``message``, when the
+    error's ``status`` parameter is that status (smmhub refuses to cancel a completed order
+    with "Order already completed", any other with its general wording).
+    """
 
     message: str
     status: int = 200
     fields: Fields = ()
+    by_status: tuple[tuple[str, str], ...] = ()
+
+    def template(self, params: Mapping[str, object]) -> str:
+        """The message template for an error carrying ``params``."""
+        if self.by_status:
+            status = params.get("status")
+            for word, template in self.by_status:
+                if status == word:  # an OrderStatus is a str enum: equal to its word
+                    return template
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +237,14 @@ class ServiceList:
     flags: FlagStyle = FlagStyle.BOOL
     type_spelling: TypeSpelling = TypeSpelling.CANONICAL
     types: frozenset[ServiceType] = frozenset(ServiceType)
+    # The add form of each type the dialect takes otherwise than the standard (PerfectPanel)
+    # way: see mockpanel.state.catalog.AddForm.
+    forms: Mapping[ServiceType, AddForm] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    # Whether the services that could take drip-feed (runs + interval) do; False: every add
+    # with runs or interval is refused, whatever the catalogue's flags would have said.
+    takes_dripfeed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +294,8 @@ class Profile:
     money_places: int
     id_style: IdStyle
     numbers: Numbers
+    # Spellings of order statuses; naming a non-canonical status (Done, Failed) here is what
+    # puts it in the dialect's vocabulary (wire.setup.state_config).
     order_words: Mapping[OrderStatus, str] = field(hash=False)
     refill_words: Mapping[RefillStatus, str] = field(hash=False)
     services: ServiceList
@@ -301,6 +328,11 @@ def _problems(profile: Profile) -> Iterable[str]:
             yield f"{code.value} answers HTTP {spec.status}; errors may only use 200 or 4xx"
         if not _is_template(spec.message):
             yield f"{code.value}: {spec.message!r} is not a template of named {{fields}}"
+        for word, template in spec.by_status:
+            if word not in _ORDER_STATUS_WORDS:
+                yield f"{code.value}: {word!r} is not an order status"
+            if not _is_template(template):
+                yield f"{code.value}: {template!r} is not a template of named {{fields}}"
     if not 200 <= profile.wire.create_status <= 299:
         yield f"create_status {profile.wire.create_status} is not a 2xx"
     if not profile.wire.paths or any(
@@ -325,6 +357,9 @@ def _problems(profile: Profile) -> Iterable[str]:
         yield "rate_limit.scope must be 'key' or 'ip'"
 
 
+_ORDER_STATUS_WORDS: Final = frozenset(status.value for status in OrderStatus)
+
+
 def _is_template(message: str) -> bool:
     """A non-empty message whose placeholders are all plain ``{name}`` fields."""
     try:
@@ -347,15 +382,21 @@ def _errors(
     messages: Mapping[ErrorCode, str] | None = None,
     statuses: Mapping[ErrorCode, int] | None = None,
     fields: Mapping[ErrorCode, Fields] | None = None,
+    by_status: Mapping[ErrorCode, Mapping[OrderStatus, str]] | None = None,
 ) -> Mapping[ErrorCode, ErrorSpec]:
-    """``base`` with some messages, statuses and extra fields replaced."""
+    """``base`` with some messages, statuses, extra fields and per-status wordings replaced."""
     messages, statuses, fields = messages or {}, statuses or {}, fields or {}
+    worded = {
+        code: tuple((status.value, text) for status, text in table.items())
+        for code, table in (by_status or {}).items()
+    }
     return _read_only(
         {
             code: ErrorSpec(
                 messages.get(code, spec.message),
                 statuses.get(code, spec.status),
                 fields.get(code, spec.fields),
+                worded.get(code, spec.by_status),
             )
             for code, spec in base.items()
         }
@@ -378,12 +419,16 @@ _T = ServiceType
 _N = NumberStyle
 
 # Panels that answer errors with real HTTP codes (seeds 000 and 004): 400 for a bad request,
-# 401 for the key, 402 for funds, 404 for unknown ids, 429 when throttled.
+# 401 for the key, 402 for funds, 403 for a suspended account, 404 for unknown ids, 429 when
+# throttled. The 403 is seed 000's ("| 403 | Account suspended | Contact support. |"); seed
+# 004's table lists no suspension at all, so its panel gets the same: HTTP's own code for a
+# caller who is known (a 401 would tell it to fix a key that is right) but not allowed.
 _REAL_HTTP_STATUSES: Final = _statuses(
     400,
     {
         401: (_E.MISSING_KEY, _E.INVALID_KEY),
         402: (_E.INSUFFICIENT_FUNDS,),
+        403: (_E.ACCOUNT_SUSPENDED,),
         404: (_E.UNKNOWN_ORDER, _E.UNKNOWN_SERVICE, _E.UNKNOWN_REFILL),
         429: (_E.RATE_LIMITED,),
     },
@@ -402,6 +447,9 @@ _PP_ERRORS: Final = _read_only(
         ),
         _E.MISSING_KEY: ErrorSpec("Invalid API key"),
         _E.INVALID_KEY: ErrorSpec("Invalid API key"),
+        # No PerfectPanel page words a suspended account; seed 000's "Account suspended" is
+        # the one seed that does, answered here as every refusal of this family is (HTTP 200).
+        _E.ACCOUNT_SUSPENDED: ErrorSpec("Account suspended"),
         _E.MISSING_ACTION: ErrorSpec("Incorrect request: the action parameter is missing"),
         _E.UNKNOWN_ACTION: ErrorSpec("Incorrect request: unknown action {action}"),
         _E.MISSING_PARAM: ErrorSpec("Incorrect request: the {param} parameter is missing"),
@@ -473,11 +521,16 @@ REFERENCE: Final = Profile(
 PERFECTPANEL: Final = replace(
     REFERENCE,
     name="perfectpanel",
-    summary="seed 003 exactly: form bodies only, services without dripfeed, errors as HTTP 200",
+    summary="seed 003 exactly: form bodies only, no drip-feed, errors as HTTP 200",
     source="003_41f8170a78346ebb.txt",
     wire=Wire(encodings=frozenset({Encoding.FORM})),
+    # Seed 003's add takes service, link and quantity only: no runs or interval anywhere on the
+    # page, and no dripfeed field in its catalogue. So its services refuse drip-feed rather
+    # than take it silently (a panel taking drip-feed it does not advertise is SVC-010's
+    # NON-STRICT, which this page gives no ground for).
     services=ServiceList(
-        fields=("service", "name", "type", "category", "rate", "min", "max", "refill", "cancel")
+        fields=("service", "name", "type", "category", "rate", "min", "max", "refill", "cancel"),
+        takes_dripfeed=False,
     ),
 )
 
@@ -512,6 +565,17 @@ SMMPREMIUM: Final = replace(
     rate_limit=RateLimit(100, "key"),
 )
 
+# Money: kept AND printed at 2 places (cents), charges rounded half up once, when priced, so the
+# ledger is exact and the printed balance is exactly what the account holds. Seed 001 shows
+# 5-place charges ("charge": "0.27819" in Order Status and Bulk Status) but those two samples
+# are the stock PerfectPanel example copied whole (seed 003 and seed 004 show the same
+# "0.27819", "3572", "157"); where smmpro wrote its own figures they have 2 places: the
+# balance, edited from the stock "100.84292" to "100.84", and its own add answer's
+# "charge": 4.20 (rate "0.420" x 10000 / 1000). Keeping 5 places while printing a 2-place
+# balance would hide debits below a cent from the balance (0.00819 of a 0.27819 charge) and
+# break "the charge in status equals the debit", which a client can only check through the
+# balance (tried: a 5-place ledger behind a 2-place balance fails MONEY-001, -007, -010, -011,
+# ISO-005 and LIFE-002 of the harness); so the one precision is the one the vendor printed.
 SMMPRO: Final = replace(
     REFERENCE,
     name="smmpro",
@@ -526,6 +590,12 @@ SMMPRO: Final = replace(
         add_fields=("status", "charge", "start_count", "remains", "currency"),
     ),
     services=ServiceList(types=frozenset({_T.DEFAULT})),
+    # "Status values: Pending · In progress · Completed · Partial · Canceled · Processing",
+    # while its example shows "In progress" for a running order: Processing is In progress in
+    # the word some providers use (seed 000: "Same as in progress (used by some providers)";
+    # mockpanel.state.orders.OrderStatus). Reached by a magic link (mock_outcome=processing):
+    # the order shows Processing while it works, then ends Completed.
+    order_words=_read_only({_O.PROCESSING: "Processing"}),
 )
 
 SMMHUB: Final = replace(
@@ -548,6 +618,10 @@ SMMHUB: Final = replace(
             _E.ORDER_NOT_COMPLETED: "Order not eligible for refill",
             _E.ORDER_NOT_CANCELLABLE: "Order cannot be canceled",
         },
+        # Seed 002's cancel example: { "order": 1832048, "cancel": { "error": "Order already
+        # completed" } }. Other refusals (a Partial or Canceled order, a service without
+        # cancel) keep the general wording above, which the seed does not contradict.
+        by_status={_E.ORDER_NOT_CANCELLABLE: {_O.COMPLETED: "Order already completed"}},
     ),
     services=ServiceList(
         fields=("service", "name", "type", "category", "rate", "min", "max", "refill", "cancel"),
@@ -555,6 +629,11 @@ SMMHUB: Final = replace(
     ),
     cancellable=frozenset({_O.PENDING, _O.IN_PROGRESS}),
     rate_limit=RateLimit(60, "key"),
+    # "Status values: Pending, In progress, Processing, Completed, Partial, Canceled", its
+    # examples showing "In progress": Processing as for smmpro (a provider's word for In
+    # progress, reached by mock_outcome=processing; an In-progress order of that provider is
+    # cancellable as any In-progress one).
+    order_words=_read_only({_O.PROCESSING: "Processing"}),
 )
 
 EXTENDED: Final = replace(
@@ -573,6 +652,12 @@ EXTENDED: Final = replace(
         statuses=_REAL_HTTP_STATUSES,
     ),
     numbers=Numbers(service_id=_N.STRING, webhook=_N.NUMBER),  # its webhook sample's numbers
+    # "Possible status values: Pending In progress Partial Completed Done Canceled Failed".
+    # Done is Completed in another word; Failed is an order the provider could not deliver at
+    # all, refunded in full like Canceled (mockpanel.state.orders.OrderStatus says why). The
+    # lifecycle reaches them through magic links (mock_outcome=done|failed) and the control
+    # API's outcome; a plain order still ends Completed, as the seed's webhook sample shows.
+    order_words=_read_only({_O.DONE: "Done", _O.FAILED: "Failed"}),
     services=ServiceList(
         fields=("service", "name", "type", "rate", "min", "max", "category"),
         types=frozenset(
@@ -581,6 +666,14 @@ EXTENDED: Final = replace(
                 _T.SUBSCRIPTIONS, _T.INVITES_FROM_GROUPS, _T.PACKAGE,
             }
         ),
+        # Its Custom Comments Package takes username, min, max, delay, posts, old_posts and
+        # expiry: "Total quantity is computed server-side as posts × max; charge is billed at  # noqa: RUF003
+        # the upper bound and the undelivered slice is pro-rata refunded at completion".
+        # Billed per 1000 of posts * max; delivered (min + max) // 2 per post, so it ends
+        # Partial with the undelivered slice refunded (Completed when min == max), never
+        # Completed with something remaining (LIFE-002). The classic link + comments form
+        # stays where protocol-variants.md documents it (section 5: reference, smartpanel).
+        forms=_read_only({_T.CUSTOM_COMMENTS_PACKAGE: AddForm.PER_POST}),
     ),
     shapes=Shapes(
         batch=frozenset(),
@@ -612,6 +705,10 @@ SMARTPANEL: Final = replace(
         messages={
             _E.MISSING_KEY: "API is Disable for this user or User Not Found! Contact the Support",
             _E.INVALID_KEY: "API is Disable for this user or User Not Found! Contact the Support",
+            # protocol-variants.md section 6: the same string for "bad key / disabled" (SP)
+            _E.ACCOUNT_SUSPENDED: (
+                "API is Disable for this user or User Not Found! Contact the Support"
+            ),
             _E.MISSING_ACTION: "This action is Invalid",
             _E.UNKNOWN_ACTION: "This action is Invalid",
             _E.MISSING_PARAM: "There are missing required parameters. Please check your API Manual",
@@ -654,8 +751,16 @@ LARAVEL: Final = replace(
             _E.REFILL_WINDOW_EXPIRED: (
                 "The order was completed or refill was requested less than 24 hours ago"
             ),
+            # protocol-variants.md section 6: "Your account has been suspended." (LAR-BRL, 401)
+            _E.ACCOUNT_SUSPENDED: "Your account has been suspended.",
         },
-        statuses=_statuses(422, {401: (_E.MISSING_KEY, _E.INVALID_KEY), 429: (_E.RATE_LIMITED,)}),
+        statuses=_statuses(
+            422,
+            {
+                401: (_E.MISSING_KEY, _E.INVALID_KEY, _E.ACCOUNT_SUSPENDED),
+                429: (_E.RATE_LIMITED,),
+            },
+        ),
     ),
     currency="BRL",
     money_places=2,
@@ -676,6 +781,8 @@ SMMAPI: Final = replace(
             _E.MISSING_KEY: "Missing data",
             _E.MISSING_ACTION: "Missing data",
             _E.INVALID_KEY: "API key invalid",
+            # protocol-variants.md section 6: "Your account is inactive" + "status":"103" (TR)
+            _E.ACCOUNT_SUSPENDED: "Your account is inactive",
             _E.UNKNOWN_ORDER: "Order not found.",
             _E.UNKNOWN_SERVICE: "Service not found or inactive",
             _E.SERVICE_TYPE_NOT_SUPPORTED: "Service not found or inactive",
@@ -691,6 +798,7 @@ SMMAPI: Final = replace(
             _E.MISSING_KEY: (("status", "101"),),
             _E.MISSING_ACTION: (("status", "101"),),
             _E.INVALID_KEY: (("status", "102"),),
+            _E.ACCOUNT_SUSPENDED: (("status", "103"),),
             _E.UNKNOWN_ORDER: (("status", "104"),),
             _E.UNKNOWN_SERVICE: (("status", "105"),),
             _E.SERVICE_TYPE_NOT_SUPPORTED: (("status", "105"),),

@@ -167,6 +167,15 @@ class MockPanelHandle:
         """Decide how refill ``refill_id`` ends."""
         self._control("POST", f"/refills/{_segment(refill_id)}/outcome", {"status": status})
 
+    def suspend(self, tenant: str | None = None) -> None:
+        """Suspend ``tenant`` (by default this handle's own): every API request of its is then
+        refused with the profile's "account suspended" answer and changes nothing."""
+        self._control("POST", f"/tenants/{_segment(tenant or self.tenant)}/suspend")
+
+    def resume(self, tenant: str | None = None) -> None:
+        """Lift a suspension of ``tenant`` (by default this handle's own)."""
+        self._control("POST", f"/tenants/{_segment(tenant or self.tenant)}/resume")
+
     def journal(self) -> list[dict[str, Any]]:
         """This tenant's recorded exchanges, oldest first (its key shown as ``[redacted]``)."""
         query = urllib.parse.urlencode({"tenant": self.tenant})

@@ -135,6 +135,9 @@ def units_at_risk(service: Service, params: Mapping[str, str]) -> int:
     if shape is not None and shape.lines_param is not None:
         text = params.get(shape.lines_param, "")
         quantity = max(quantity, sum(1 for line in text.splitlines() if line.strip()))
+    if service.per_post:  # seed 004's Custom Comments Package form orders posts * max
+        posts = max(lenient_int(params.get("posts")) or 1, 1)
+        quantity = max(quantity, (lenient_int(params.get("max")) or 0) * posts)
     runs = max(lenient_int(params.get("runs")) or 1, 1)
     return (quantity if quantity > 0 else service.max) * runs
 
@@ -217,7 +220,7 @@ class PanelSession:
         service = self.service(params)
         if service is None:
             return None
-        price = service.rate if service.flat else service.price(units_at_risk(service, params))
+        price = service.price(units_at_risk(service, params))  # the dearest pricing's
         with self._lock:
             return self.guard.reserve(self.wallet, worst_case(price, self.places))
 

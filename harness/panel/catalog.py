@@ -2,12 +2,22 @@
 
 The one copy of what the driver, the strategies, the scenarios and the model ledger know about
 a panel's services and money; no I/O.
+
+Most types have one pricing. ``Custom Comments Package`` has two, one per documented add form,
+and a catalogue does not say which form a panel takes: PerfectPanel-family panels take
+``link`` + ``comments`` at a flat rate (protocol-variants.md section 5, "flat `rate` [V SP]"),
+seed 004 takes ``username``, ``min``, ``max``, ``delay``, ``posts`` and bills ``posts * max``
+at the upper bound (quoted at :data:`PER_POST_TYPES`), priced per 1000 of that total like
+every per-quantity price. The harness sends both forms' parameters (each panel reads its own
+and ignores the rest, as panels ignore unknown fields), reserves the dearer price, and
+accepts a charge matching either (:attr:`OrderSpec.prices`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import (
     ROUND_CEILING,
@@ -18,6 +28,7 @@ from decimal import (
     Decimal,
     localcontext,
 )
+from enum import StrEnum
 from typing import Final
 
 from harness import contract
@@ -26,12 +37,16 @@ from harness.base import values
 __all__ = [
     "FLAT_TYPES",
     "NEVER_ISSUED_PREFIX",
+    "PER_POST_PARAMS",
+    "PER_POST_TYPES",
     "ROUNDING_MODES",
     "Catalog",
     "OrderSpec",
+    "Pricing",
     "Service",
     "charge_matches",
     "cost_if_accepted",
+    "names_per_post_param",
     "never_issued",
     "roundings",
     "visible_units",
@@ -39,7 +54,14 @@ __all__ = [
 ]
 
 FLAT_TYPES: Final = frozenset({"Package", "Custom Comments Package"})
-"""Service types priced once per order, whatever the quantity."""
+"""Service types a documented form prices once per order, whatever the quantity."""
+# Seed 004, Custom Comments Package: "Total quantity is computed server-side as posts × max;  # noqa: RUF003
+# charge is billed at the upper bound and the undelivered slice is pro-rata refunded at
+# completion." The harness orders min = max, so there is no undelivered slice to refund.
+PER_POST_TYPES: Final = frozenset({"Custom Comments Package"})
+"""Service types seed 004 takes per post: ``posts * max`` units billed per 1000 at the rate."""
+PER_POST_PARAMS: Final = ("username", "min", "max", "delay", "posts", "old_posts", "expiry")
+"""Seed 004's parameters of the per-post form (the first four required, the rest optional)."""
 NEVER_ISSUED_PREFIX: Final = "9"
 """Ids the harness asks about but no panel issued are 13 digits starting with 9: a cancel or
 refill of one must never touch an order the account really has."""
@@ -61,11 +83,35 @@ def worst_case(price: Decimal, places: int) -> Decimal:
 
 def cost_if_accepted(service: Service, units: int | None) -> Decimal:
     """What an add of ``units`` (``None``: unreadable) of ``service`` can cost if the panel
-    wrongly accepts it, exact (before :func:`worst_case` rounds it): absurd quantities are
-    bounded by ten times the service's max (the wallet's balance bounds a real debit anyway)."""
-    if service.flat:
-        return service.rate
+    wrongly accepts it, exact (before :func:`worst_case` rounds it), under the dearest pricing
+    the type has: absurd quantities are bounded by ten times the service's max (the wallet's
+    balance bounds a real debit anyway)."""
     return service.price(service.max if units is None else min(units, 10 * service.max))
+
+
+_REFUSAL_WORDS = re.compile(r"\b(?:missing|required|invalid|empty|wrong|incorrect)\b", re.I)
+_PER_POST_NAMES = re.compile(rf"\b(?:{'|'.join(PER_POST_PARAMS)})\b", re.I)
+
+
+def names_per_post_param(message: str | None) -> bool:
+    """Whether a refusal's message names a parameter of seed 004's per-post form as missing or
+    invalid ("username is required", "Invalid delay"): the panel takes that form and refused
+    the values the harness chose for it (its own limits per post, its delay list), which is
+    evidence of the form, not a refusal of a valid order."""
+    if not message:
+        return False
+    return bool(_PER_POST_NAMES.search(message) and _REFUSAL_WORDS.search(message))
+
+
+class Pricing(StrEnum):
+    """How a charge follows from a service's rate."""
+
+    PER_1000 = "per-1000"
+    """``rate * quantity / 1000``."""
+    FLAT = "flat"
+    """The rate once per order."""
+    PER_POST = "per-post"
+    """Seed 004's upper bound: ``rate * posts * max / 1000``."""
 
 
 def _flag(value: object) -> bool | None:
@@ -92,13 +138,40 @@ class Service:
     dripfeed: bool | None = None
 
     @property
+    def pricings(self) -> tuple[Pricing, ...]:
+        """Each documented form's pricing of this type, the classic (PerfectPanel) form's first."""
+        found = []
+        if self.type in FLAT_TYPES:
+            found.append(Pricing.FLAT)
+        if self.type in PER_POST_TYPES:
+            found.append(Pricing.PER_POST)
+        return tuple(found) or (Pricing.PER_1000,)
+
+    @property
     def flat(self) -> bool:
-        """Package types charge the rate once, whatever the quantity."""
+        """A form of the type (Package, Custom Comments Package) charges the rate once."""
         return self.type in FLAT_TYPES
 
+    @property
+    def per_post(self) -> bool:
+        """Seed 004's form of the type orders ``posts * max`` units, billed per 1000."""
+        return self.type in PER_POST_TYPES
+
+    @property
+    def metered(self) -> bool:
+        """Some form of the type charges by the units ordered (every type but Package)."""
+        return self.pricings != (Pricing.FLAT,)
+
+    def charges(self, units: int) -> dict[Pricing, Decimal]:
+        """Each pricing's exact (unrounded) charge for ``units`` (for a per-post order: its
+        ``posts * max``)."""
+        return {p: self.rate if p is Pricing.FLAT else self.rate * units / 1000
+                for p in self.pricings}
+
     def price(self, units: int) -> Decimal:
-        """The exact (unrounded) charge for ``units``."""
-        return self.rate if self.flat else self.rate * units / 1000
+        """The exact (unrounded) charge for ``units``; for a type with two pricings the dearer,
+        which is what the spend guard must reserve."""
+        return max(self.charges(units).values())
 
     @classmethod
     def parse(cls, item: object) -> Service | None:
@@ -156,7 +229,7 @@ class Catalog:
 
 def visible_units(service: Service, places: int) -> int:
     """The smallest valid quantity whose charge shows at ``places`` decimals (else ``min``)."""
-    if service.flat or service.rate == 0:
+    if not service.metered or service.rate == 0:
         return service.min
     smallest = Decimal(1).scaleb(-places)
     needed = int((smallest * 1000 / service.rate).to_integral_value(ROUND_CEILING))
@@ -190,6 +263,45 @@ class OrderSpec:
     params: tuple[tuple[str, str], ...]
     units: int | None
     price: Decimal
+    """The exact charge to reserve: the dearest of :attr:`prices`."""
+    alternatives: tuple[tuple[Pricing, Decimal], ...] = ()
+    """Every pricing's exact charge when the type has more than one (see the module's
+    docstring); empty: :attr:`price` is the only one."""
+
+    @classmethod
+    def priced(cls, service: Service, params: Iterable[tuple[str, str]],
+               units: int | None) -> OrderSpec:
+        """The order of ``units`` of ``service`` with ``params``, priced by every pricing its
+        type has (``units`` is ``None`` only for a type charged the flat rate alone)."""
+        if units is None and service.metered:
+            raise ValueError(f"a {service.type} order needs its units to be priced")
+        charges = service.charges(units or 0)
+        return cls(service, tuple(params), units, max(charges.values()),
+                   tuple(charges.items()) if len(charges) > 1 else ())
+
+    @property
+    def prices(self) -> Mapping[Pricing, Decimal]:
+        """Each exact charge a panel may rightly take for this order, by pricing."""
+        if self.alternatives:
+            return dict(self.alternatives)
+        return {self.service.pricings[0]: self.price}
+
+    def charged(self, actual: Decimal, places: int) -> bool:
+        """Whether ``actual`` is one of :attr:`prices` at ``places`` decimals (a panel of
+        either form is right)."""
+        return any(charge_matches(actual, exact, places) for exact in self.prices.values())
+
+    def refusal_shows_form(self, message: str | None) -> bool:
+        """For an order sent in two forms at once, whether a refusal's ``message`` names a
+        parameter of seed 004's per-post form (:func:`names_per_post_param`): the panel takes
+        that form and refused the harness's values for it, which is no defect."""
+        return self.service.per_post and names_per_post_param(message)
+
+    def describe_prices(self) -> str:
+        """The expected charges, for a failure message: ``0.08 (per-post) or 8 (flat)``."""
+        if not self.alternatives:
+            return str(self.price)
+        return " or ".join(f"{exact} ({pricing.value})" for pricing, exact in self.alternatives)
 
     def form(self) -> dict[str, str]:
         return {"action": "add", **self.form_params()}

@@ -43,6 +43,7 @@ from harness.base.exchange import KEY_SLOT
 from harness.panel.catalog import (
     FLAT_TYPES,
     NEVER_ISSUED_PREFIX,
+    PER_POST_TYPES,
     Catalog,
     OrderSpec,
     Service,
@@ -143,10 +144,19 @@ class OrderShape:
     """``(param, value, requires)``: ``requires`` is needed when ``param`` equals ``value``."""
     lines_param: str | None = None
     """The parameter whose non-empty lines are the quantity (when ``quantity`` is not sent)."""
+    also: tuple[str, ...] = ()
+    """Required parameters of the type's other documented forms (the schema's later ``anyOf``
+    alternatives), sent too: a panel reads its own form's and ignores the rest. Leaving one
+    of these out is no defect, since the order is still valid in the first form."""
 
     @property
     def flat(self) -> bool:
         return self.type in FLAT_TYPES
+
+    @property
+    def per_post(self) -> bool:
+        """Seed 004's per-post form is among the type's forms (see :func:`_per_post_values`)."""
+        return self.type in PER_POST_TYPES
 
     @property
     def orderable(self) -> bool:
@@ -160,15 +170,20 @@ class OrderShape:
 def order_shape(service_type: str) -> OrderShape | None:
     """The shape ``request/add.json`` gives a catalogue type label, or ``None`` if undocumented.
 
-    For a type with alternative shapes (``anyOf``), the first alternative (PerfectPanel's).
+    For a type with alternative shapes (``anyOf``), the first alternative (PerfectPanel's) is
+    :attr:`OrderShape.required` and the others' parameters are :attr:`OrderShape.also`.
     """
     name = contract.service_types().get(service_type)
     if name is None:
         return None
     definition = _document("add")["$defs"][name]
     required = list(definition.get("required", ()))
-    if not required and definition.get("anyOf"):
-        required = list(definition["anyOf"][0].get("required", ()))
+    also: list[str] = []
+    alternatives = definition.get("anyOf", ())
+    if not required and alternatives:
+        required = list(alternatives[0].get("required", ()))
+        also = [p for alt in alternatives[1:] for p in alt.get("required", ())
+                if p not in required]
     conditional = tuple(
         (param, str(rule["const"]), needed)
         for item in definition.get("allOf", ())
@@ -178,7 +193,8 @@ def order_shape(service_type: str) -> OrderShape | None:
     lines = None
     if "quantity" not in required:
         lines = next((p for p in _LINES_FIELDS if p in required), None)
-    return OrderShape(service_type, tuple(required), conditional, lines)
+    return OrderShape(service_type, tuple(required), conditional, lines,
+                      tuple(dict.fromkeys(also)))
 
 
 @functools.cache
@@ -309,14 +325,15 @@ def _largest_affordable(service: Service, budget: Decimal, places: int) -> int:
 
 
 def _quantity_range(service: Service, budget: Decimal, places: int) -> tuple[int, int] | None:
-    """Valid, visible and affordable total quantities of ``service``, or ``None``."""
-    if service.flat:
+    """Valid, visible and affordable total quantities of ``service``, or ``None`` (for a type
+    with two pricings, affordable at the dearer)."""
+    if not service.metered:
         return (service.min, service.max) if worst_case(service.rate, places) <= budget else None
     low = visible_units(service, places)
-    high = _largest_affordable(service, budget, places)
-    if worst_case(service.price(low), places) > budget or high < low:
+    if worst_case(service.price(low), places) > budget:
         return None
-    return low, high
+    high = _largest_affordable(service, budget, places)
+    return (low, high) if high >= low else None
 
 
 def affordable_services(
@@ -346,6 +363,19 @@ def _links(base: str) -> st.SearchStrategy[str]:
 
 def _lines(count: int) -> st.SearchStrategy[str]:
     return st.lists(_WORDS, min_size=count, max_size=count, unique=True).map("\n".join)
+
+
+PER_POST_DELAY: Final = "5"
+"""Minutes between posts of a per-post order: in PerfectPanel's and SONREVIZE's delay lists
+(protocol-variants.md section 5); never "0", which PHP's ``empty()`` reads as missing."""
+
+
+def _per_post_values(units: int) -> dict[str, str]:
+    """Seed 004's per-post parameters ordering exactly ``units``: one post (``posts`` is sent,
+    since a panel modelling it on Subscriptions reads an unset ``posts`` as unlimited) and
+    ``min == max == units``, so ``posts * max`` is ``units`` and no undelivered slice is
+    refunded later: the charge is final when the order is placed."""
+    return {"posts": "1", "min": str(units), "max": str(units), "delay": PER_POST_DELAY}
 
 
 def _text_value(pick: _Pick, field: str, link_base: str) -> str:
@@ -381,6 +411,13 @@ def _build_order(
     for param, value, needed in shape.conditional:
         if params.get(param) == value:
             params[needed] = _text_value(pick, needed, link_base)
+    if shape.also:
+        # Both forms at once (a Custom Comments Package): the lines of the first form and the
+        # posts * max of seed 004's order the same units, so either form's price is known.
+        fixed = _per_post_values(units or low) if shape.per_post else {}
+        for field in shape.also:
+            params[field] = fixed.get(field) or _text_value(pick, field, link_base)
+        params.update(fixed)
     if "quantity" in shape.required:
         runs = 1
         if service.dripfeed and high >= 2 * low and pick(st.booleans(), False):
@@ -390,8 +427,7 @@ def _build_order(
         quantity = pick(st.integers(low, high // runs), low)
         params = {"link": params.pop("link"), "quantity": str(quantity), **params}
         units = quantity * runs
-    price = service.rate if shape.flat else service.price(units or 0)
-    return OrderSpec(service, tuple(params.items()), units, price)
+    return OrderSpec.priced(service, params.items(), units)
 
 
 @st.composite
@@ -454,7 +490,11 @@ class MalformedOrder:
     must_refuse: bool = True
     """False for requests a panel may accept (an extra field, an oversized one)."""
     price: Decimal | None = None
-    """For a tolerated request: the exact charge if it is accepted."""
+    """For a tolerated request: the exact charge if it is accepted (the dearest of
+    :attr:`charges`)."""
+    charges: tuple[Decimal, ...] = ()
+    """For a tolerated request: every exact charge a panel may rightly take if it accepts it
+    (one per pricing of the type: a Custom Comments Package has two)."""
 
     def form(self) -> dict[str, str]:
         return {"action": "add", **dict(self.params)}
@@ -492,8 +532,7 @@ def _missing_clause(field: str, spec: OrderSpec) -> str:
 
 
 def _at_max(spec: OrderSpec, catalog: Catalog) -> Decimal:
-    service = spec.service
-    return service.rate if service.flat else service.price(service.max)
+    return spec.service.price(spec.service.max)
 
 
 def _as_ordered(spec: OrderSpec, catalog: Catalog) -> Decimal:
@@ -508,10 +547,19 @@ def _above_max(spec: OrderSpec, catalog: Catalog) -> Decimal:
     return spec.service.price(spec.service.max + 1)
 
 
+def _one_form_only(field: str, spec: OrderSpec) -> bool:
+    """Whether ``field`` belongs to one of the order's forms only: without it the order is
+    still valid in the other form (and so neither missing nor empty is a defect)."""
+    shape = order_shape(spec.service.type)
+    if shape is None or not shape.also:
+        return False
+    return field in shape.also or field in shape.required
+
+
 def _drop(field: str) -> _Rewrite:
     def rewrite(pick: _Pick, params: dict[str, str], spec: OrderSpec,
                 catalog: Catalog) -> dict[str, str] | None:
-        if field not in params:
+        if field not in params or _one_form_only(field, spec):
             return None
         return {k: v for k, v in params.items() if k != field}
     return rewrite
@@ -520,7 +568,7 @@ def _drop(field: str) -> _Rewrite:
 def _blank(field: str) -> _Rewrite:
     def rewrite(pick: _Pick, params: dict[str, str], spec: OrderSpec,
                 catalog: Catalog) -> dict[str, str] | None:
-        if field not in params:
+        if field not in params or _one_form_only(field, spec):
             return None
         return {**params, field: pick(st.sampled_from(["", " ", "\n \n"]), "")}
     return rewrite
@@ -650,6 +698,7 @@ def _build_malformed(
         tuple(broken.items()), kind.name, _kind_clause(kind, spec),
         worst_case(kind.worst(spec, catalog), places), kind.must_refuse,
         None if kind.must_refuse else spec.price,
+        () if kind.must_refuse else tuple(spec.prices.values()),
     )
 
 

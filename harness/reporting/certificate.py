@@ -12,6 +12,11 @@ stale, expired), so a reader sees what was excused; the counts per level; the di
 harness version, contract hash, seed, mode, clause selection and spend; the run's dates. Every
 string in it passes through the run's :class:`~harness.wire.client.SecretBook` on the way out, on
 top of the evidence being redacted when it was recorded: a key never reaches a published file.
+
+With ``--panel-baseline`` the record gets a ``baseline`` section (the comparison with that run:
+:mod:`harness.reporting.baseline`); with ``--panel-sign-key`` report.json is signed as it is
+written (``report.json.sig``: :mod:`harness.reporting.signing`), the key read and checked when
+the plugin is made, so a bad key stops the run before it starts.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from harness import contract
 from harness.base.budget import SpendReport
@@ -40,7 +46,15 @@ from harness.judging.verdicts import (
     WaiverResult,
     root_causes,
 )
+from harness.reporting.baseline import BaselinePlugin
+from harness.reporting.report_file import FORMAT
 from harness.reporting.scope import Scope, scope_of
+from harness.reporting.signing import (
+    SigningError,
+    load_private_key,
+    render_signature,
+    sign_report,
+)
 from harness.reporting.terminal import certified, conclusion, verdict_line
 from harness.reporting.writers import prepare_dir, write_reports
 from harness.run.session import HarnessRun
@@ -54,9 +68,6 @@ __all__ = [
     "plain",
 ]
 
-# /2: WAIVED verdicts, waivers, root_causes and each clause's blocked_by; the scope and the
-# conclusion; spend.spent null when a closing balance was not measured.
-FORMAT = "smm-conformance-report/2"
 LEVELS = ("MUST", "SHOULD", "MAY")
 _VERDICTS = tuple(v.value for v in (Verdict.PASS, Verdict.NON_STRICT, Verdict.WAIVED,
                                     Verdict.FAIL, Verdict.NA))
@@ -68,12 +79,14 @@ def build_certificate(
     exit_status: int,
     finished_at: datetime | None = None,
     tests: Mapping[str, Sequence[str]] | None = None,
+    baseline: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
     """The certificate record of ``run``: only str, int, float, bool, None, list and dict,
     every string scrubbed of every secret the run knows.
 
     ``tests`` maps a clause id to the test ids citing it (as collected); ``exit_status`` is
-    the run's final exit status, which ``certified`` agrees with.
+    the run's final exit status, which ``certified`` agrees with; ``baseline`` is the
+    comparison with ``--panel-baseline`` (:meth:`BaselinePlugin.record`), when given.
     """
     config = run.config
     outcomes = run.book.outcomes()
@@ -114,6 +127,8 @@ def build_certificate(
         "requests": run.tally.record(),
         "clauses": [_clause(o, texts[o.id].text, tests.get(o.id, ())) for o in outcomes],
     }
+    if baseline is not None:
+        record["baseline"] = dict(baseline)
     scrubbed = plain(record, run.secrets.scrub)
     assert isinstance(scrubbed, dict)
     return scrubbed
@@ -280,8 +295,16 @@ class CertificatePlugin:
     def __init__(self, run: HarnessRun, directory: Path) -> None:
         self.run = run
         self.directory = prepare_dir(directory)
+        self.sign_key = None if run.config.sign_key is None else _signing_key(run.config.sign_key)
         self.written: list[Path] = []
         self.error: str | None = None
+
+    def _sign(self, report: Mapping[str, Any]) -> str:
+        """The signature file of the report as written (``writers`` hands it back parsed)."""
+        assert self.sign_key is not None
+        document = sign_report(report, self.sign_key, now=datetime.now(UTC),
+                               harness_version=__version__)
+        return render_signature(document)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -289,10 +312,13 @@ class CertificatePlugin:
         if hasattr(session.config, "workerinput"):
             return
         try:
+            baseline = session.config.pluginmanager.get_plugin(BaselinePlugin.NAME)
             record = build_certificate(
-                self.run, exit_status=int(session.exitstatus), tests=self.run.cited
+                self.run, exit_status=int(session.exitstatus), tests=self.run.cited,
+                baseline=baseline.record() if isinstance(baseline, BaselinePlugin) else None,
             )
-            self.written = write_reports(record, self.directory, scrub=self.run.secrets.scrub)
+            self.written = write_reports(record, self.directory, scrub=self.run.secrets.scrub,
+                                         sign=None if self.sign_key is None else self._sign)
         except OSError as error:
             self.error = self.run.secrets.scrub(f"{type(error).__name__}: {error}")
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -306,3 +332,19 @@ class CertificatePlugin:
         elif self.written:
             names = ", ".join(path.name for path in self.written)
             terminalreporter.write_line(f"panel report written to {self.directory}: {names}")
+
+
+_SIGN_ORIGIN = "--panel-sign-key (env PANEL_SIGN_KEY, ini panel_sign_key)"
+
+
+def _signing_key(path: Path) -> Ed25519PrivateKey:
+    """The private key of ``--panel-sign-key``, read now (configure time) or a UsageError."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise pytest.UsageError(f"{_SIGN_ORIGIN}: cannot read {path}: {reason}") from None
+    try:
+        return load_private_key(data, str(path))
+    except SigningError as error:
+        raise pytest.UsageError(f"{_SIGN_ORIGIN}: {error}") from None

@@ -12,11 +12,12 @@ from harness.base.budget import SpendReport
 from harness.base.version import __version__
 from harness.judging.verdicts import ClauseOutcome, Verdict, WaiverResult, WaiverStatus, root_causes
 from harness.panel.fingerprint import DialectGuess
+from harness.reporting.compare import ChangeKind, Comparison
 from harness.reporting.scope import Scope
 from harness.run.config import PanelConfig
 
-__all__ = ["certified", "conclusion", "dialect_line", "header_lines", "root_cause_lines",
-           "scope_colour", "summary_lines", "verdict_counts", "verdict_line"]
+__all__ = ["baseline_lines", "certified", "conclusion", "dialect_line", "header_lines",
+           "root_cause_lines", "scope_colour", "summary_lines", "verdict_counts", "verdict_line"]
 
 # pytest's exit statuses that say more than a number (1 is "tests failed", said otherwise).
 _EXIT_MEANINGS = {5: "no test was collected or selected"}
@@ -154,3 +155,22 @@ def _waiver_colour(result: WaiverResult) -> Verdict:
     if result.status is WaiverStatus.APPLIED:
         return Verdict.WAIVED
     return Verdict.FAIL if result.verdict is Verdict.FAIL else Verdict.NON_STRICT
+
+
+# A regression is red, a fix green, another moved verdict yellow; the contract's own changes
+# (added, removed, reworded clauses) are facts, uncoloured.
+_CHANGE_COLOURS = {ChangeKind.REGRESSION: Verdict.FAIL, ChangeKind.FIX: Verdict.PASS,
+                   ChangeKind.MOVED: Verdict.NON_STRICT}
+
+
+def baseline_lines(comparison: Comparison) -> list[tuple[str, Verdict | None]]:
+    """The comparison with ``--panel-baseline``: the two runs, the contract change, each
+    changed clause under its kind, and the summary (red when a MUST clause regressed)."""
+    lines: list[tuple[str, Verdict | None]] = [(line, None) for line in comparison.head()]
+    for kind, heading, changes in comparison.sections():
+        colour = _CHANGE_COLOURS.get(kind)
+        lines.append((f"{heading}: {len(changes)}", colour))
+        lines += [(f"  {change.line()}", colour) for change in changes]
+    verdict = Verdict.FAIL if comparison.must_regressions else Verdict.PASS
+    lines.append((f"since the baseline: {comparison.summary()}", verdict))
+    return lines

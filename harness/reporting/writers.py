@@ -14,6 +14,12 @@ Markdown (backticks for wire names): they are rendered by markdown-it-py with ra
 cell, so the page fits a narrow window. Each file is scrubbed
 of the run's secrets once more as a whole before it is written, and written atomically (a
 temporary file renamed into place), so a reader never sees half a certificate.
+
+A run with a baseline (``--panel-baseline``) shows, after the summary, what changed since:
+regressions, fixes, moved verdicts, the contract's changes. A signed run (``--panel-sign-key``)
+writes ``report.json.sig`` beside ``report.json``, signing the JSON exactly as written (after
+its scrub); an unsigned run removes a ``report.json.sig`` left by an earlier run, which would
+otherwise sit beside a report it does not sign.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from markdown_it import MarkdownIt
 
 __all__ = [
     "FILE_NAMES",
+    "SIGNATURE_NAME",
     "markdown_html",
     "prepare_dir",
     "render_html",
@@ -41,6 +48,7 @@ __all__ = [
 ]
 
 FILE_NAMES = ("report.json", "report.md", "report.html")
+SIGNATURE_NAME = "report.json.sig"
 _ORIGIN = "--panel-report (env PANEL_REPORT, ini panel_report)"
 _CSS_CLASS = {"PASS": "pass", "NON-STRICT": "nonstrict", "WAIVED": "waived", "FAIL": "fail",
               "N/A": "na"}
@@ -65,15 +73,29 @@ def prepare_dir(directory: Path) -> Path:
 
 
 def write_reports(
-    record: Mapping[str, Any], directory: Path, *, scrub: Callable[[str], str]
+    record: Mapping[str, Any],
+    directory: Path,
+    *,
+    scrub: Callable[[str], str],
+    sign: Callable[[Mapping[str, Any]], str] | None = None,
 ) -> list[Path]:
-    """Write the three files into ``directory``; returns their paths."""
+    """Write the three files into ``directory`` and, given ``sign`` (the report as written,
+    parsed, to the signature file's text), ``report.json.sig``; returns their paths."""
     rendered = (render_json(record), render_markdown(record), render_html(record))
     written = []
+    signature = directory / SIGNATURE_NAME
     for name, text in zip(FILE_NAMES, rendered, strict=True):
         path = directory / name
-        _write_atomically(path, scrub(text))
+        if name == FILE_NAMES[0]:
+            # Out first: a report.json that is no longer the one it signs must not keep it.
+            signature.unlink(missing_ok=True)
+        final = scrub(text)
+        _write_atomically(path, final)
         written.append(path)
+        if name == FILE_NAMES[0] and sign is not None:
+            # Signed as written: the scrubbed text, parsed back, is what a verifier reads.
+            _write_atomically(signature, scrub(sign(json.loads(final))))
+            written.append(signature)
     return written
 
 
@@ -200,6 +222,7 @@ def render_markdown(record: Mapping[str, Any]) -> str:
     lines += ["", f"**{_md(record['conclusion'])}**", "", _md(_counts_line(record["counts"])),
               ""]
     lines += [f"> note: {_md(note)}" for note in record["notes"]]
+    lines += _markdown_baseline(record.get("baseline"))
     gaps = _not_checked(record["scope"])
     if gaps:
         lines += ["## Scope", "", f"{_md(record['scope']['summary'])}.", "",
@@ -243,6 +266,57 @@ def render_markdown(record: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_CHANGE_SECTIONS = (
+    ("regressions", "Regressions (fail now, did not before)"),
+    ("fixes", "Fixes (failed before, pass now)"),
+    ("moved", "Moved (other verdict changes)"),
+    ("added", "Added by the contract change"),
+    ("removed", "Removed by the contract change"),
+    ("reworded", "Reworded or re-levelled by the contract change, same verdict"),
+)
+
+
+def _baseline_head(baseline: Mapping[str, Any]) -> list[str]:
+    """The baseline run, the contract change and the exit rule, as sentences."""
+    was = baseline.get("certified")
+    certified = "certified, " if was is True else "not certified, " if was is False else ""
+    head = [f"Compared with the run of {baseline['panel']} finished {baseline['finished_at']}"
+            f" ({certified}contract {str(baseline['contract_hash'])[:12]})."]
+    if baseline["contract_changed"]:
+        head.append("The contract changed since: clauses were added, removed or reworded.")
+    head.append(f"Since the baseline: {baseline['summary']}.")
+    if baseline.get("exit_note"):
+        head.append(str(baseline["exit_note"]) + ".")
+    return head
+
+
+def _change_cells(change: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+    notes = []
+    if change.get("old") is None:
+        notes.append("new clause")
+    if change.get("old_level") not in (None, change["level"]):
+        notes.append(f"was {change['old_level']}")
+    if change.get("reworded"):
+        notes.append("reworded")
+    title = change["title"] + (f" ({', '.join(notes)})" if notes else "")
+    return (change["clause"], change["level"], change.get("old") or "(absent)",
+            change.get("new") or "(absent)", title)
+
+
+def _markdown_baseline(baseline: Mapping[str, Any] | None) -> list[str]:
+    if not baseline:
+        return []
+    lines = ["## Changes since the baseline", ""]
+    lines += [_md(sentence) for sentence in _baseline_head(baseline)]
+    for key, heading in _CHANGE_SECTIONS:
+        if baseline[key]:
+            lines += ["", f"### {heading}", "", "| Clause | Level | Was | Now | Title |",
+                      "|---|---|---|---|---|"]
+            lines += ["| " + " | ".join(_md(cell) for cell in _change_cells(c)) + " |"
+                      for c in baseline[key]]
+    return [*lines, ""]
+
+
 # ---------------------------------------------------------------------------------------------
 # HTML
 
@@ -251,7 +325,9 @@ def render_markdown(record: Mapping[str, Any]) -> str:
 # anywhere; the small tables keep the automatic layout (breaking anywhere there would squeeze
 # "MUST" into one letter a line) and break long words only where they must; evidence wraps
 # inside its block; and every table sits in a box that scrolls sideways rather than widen
-# the page, should something still not fit.
+# the page, should something still not fit. Below 48em (a phone) the clause table keeps a
+# minimum width and shares it evenly between title and reason, scrolling inside its box,
+# rather than squeeze the title column to nothing beside the fixed ones.
 _STYLE = """
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;
@@ -281,6 +357,7 @@ padding:0 .2em;border-radius:3px;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;max-width:100%;
 overflow-x:auto;background:#f6f8fa;border:1px solid #d0d4d8;padding:.5em;font-size:12px}
 details summary{cursor:pointer;color:#3a4a5a}.note{color:#7a4d00;overflow-wrap:anywhere}
+@media (max-width:48em){table.clauses{min-width:42em}col.c-reason{width:auto}}
 """
 
 
@@ -395,6 +472,7 @@ def render_html(record: Mapping[str, Any]) -> str:
 {notes}{dialect_evidence}
 <h2>Summary</h2>
 {_html_counts(record["counts"])}
+{_html_baseline(record.get("baseline"))}\
 {_html_scope(record["scope"])}{_html_root_causes(record["root_causes"])}\
 {_html_waivers(record["waivers"])}<h2>Clauses</h2>
 <div class="scroll">
@@ -411,6 +489,28 @@ def render_html(record: Mapping[str, Any]) -> str:
 </body>
 </html>
 """
+
+
+def _html_baseline(baseline: Mapping[str, Any] | None) -> str:
+    if not baseline:
+        return ""
+    parts = ["<h2>Changes since the baseline</h2>"]
+    parts += [f"<p>{_e(sentence)}</p>" for sentence in _baseline_head(baseline)]
+    for key, heading in _CHANGE_SECTIONS:
+        if not baseline[key]:
+            continue
+        rows = "".join(
+            f'<tr class="{_CSS_CLASS.get(cells[3], "na")}"><td class="cid">{_e(cells[0])}</td>'
+            f'<td>{_e(cells[1])}</td><td class="v">{_e(cells[2])}</td>'
+            f'<td class="v">{_e(cells[3])}</td><td>{_e(cells[4])}</td></tr>'
+            for cells in (_change_cells(c) for c in baseline[key])
+        )
+        parts.append(
+            f'<h3>{_e(heading)}</h3>\n<div class="scroll"><table class="changes {_e(key)}"><tr>'
+            f"<th>clause</th><th>level</th><th>was</th><th>now</th><th>title</th></tr>{rows}"
+            "</table></div>"
+        )
+    return "\n".join(parts) + "\n"
 
 
 def _pre_list(lines: Sequence[str]) -> str:

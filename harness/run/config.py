@@ -37,6 +37,7 @@ from harness.contract.dialects import load_dialects
 
 __all__ = [
     "OPTIONS",
+    "FailOn",
     "Mode",
     "OptionSpec",
     "PanelConfig",
@@ -121,12 +122,34 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "YAML file of expected failures (clause, reason, expires; schema "
                "schemas/waivers.schema.json): a waived FAIL is reported WAIVED and does not "
                "fail the run."),
+    OptionSpec("panel_sign_key", "--panel-sign-key", "PANEL_SIGN_KEY",
+               "Ed25519 private key (PEM, from 'smm-conformance keygen') with which "
+               "--panel-report signs report.json as it writes it (report.json.sig beside it; "
+               "check it with 'smm-conformance verify')."),
+    OptionSpec("panel_baseline", "--panel-baseline", "PANEL_BASELINE",
+               "a previous run's report.json (or its --panel-report directory): the summary "
+               "and the reports list what changed since (regressions, fixes, moved verdicts, "
+               "contract changes)."),
+    OptionSpec("panel_fail_on", "--panel-fail-on", "PANEL_FAIL_ON",
+               "what fails the run: 'must' (default: any MUST clause that fails) or "
+               "'regressions' (with --panel-baseline: only a MUST clause that fails now and "
+               "did not in the baseline; the certificate still says NOT CERTIFIED)."),
     OptionSpec("panel_seed", "--panel-seed", "PANEL_SEED",
                "seed for the run's random choices (printed in the header to reproduce a run)."),
     OptionSpec("panel_examples", "--panel-examples", "PANEL_EXAMPLES",
                f"examples per property-based test (default {DEFAULT_EXAMPLES} against a mock: "
                f"a loopback panel with a control API; {LIVE_EXAMPLES} against a live panel)."),
 )
+
+
+class FailOn(Enum):
+    """What sets a failing exit status (``--panel-fail-on``). Either way the certificate tells
+    the truth: a run with a MUST FAIL is NOT CERTIFIED whatever its exit status."""
+
+    MUST = "must"
+    # A vendor's CI that knows its panel fails some clauses today, and wants to stop only on
+    # what gets worse: fail on a MUST clause that fails now and did not in the baseline.
+    REGRESSIONS = "regressions"
 
 
 class Mode(Enum):
@@ -156,6 +179,9 @@ class PanelConfig:
     examples: int = DEFAULT_EXAMPLES
     report_dir: Path | None = None
     waivers: Path | None = None  # the waiver file, read and checked by harness.run.waivers
+    sign_key: Path | None = None  # read at configure time by harness.reporting.certificate
+    baseline: Path | None = None  # read at configure time by harness.reporting.baseline
+    fail_on: FailOn = FailOn.MUST
 
     @property
     def mode(self) -> Mode:
@@ -417,6 +443,17 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
     report_dir = _path(picked["panel_report"]) if "panel_report" in picked else None
     waivers = (_path(picked["panel_waivers"], "a waiver file path")
                if "panel_waivers" in picked else None)
+    sign_key = (_path(picked["panel_sign_key"], "a private key file path")
+                if "panel_sign_key" in picked else None)
+    if sign_key is not None and report_dir is None:
+        raise pytest.UsageError(f"{picked['panel_sign_key'].origin}: signs the certificate "
+                                "--panel-report writes: give --panel-report DIR too")
+    baseline = (_path(picked["panel_baseline"], "a report.json path")
+                if "panel_baseline" in picked else None)
+    fail_on = _fail_on(picked["panel_fail_on"]) if "panel_fail_on" in picked else FailOn.MUST
+    if fail_on is FailOn.REGRESSIONS and baseline is None:
+        raise pytest.UsageError(f"{picked['panel_fail_on'].origin}: 'regressions' are counted "
+                                "against a baseline: give --panel-baseline REPORT too")
 
     return PanelConfig(
         url=url,
@@ -435,7 +472,18 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         examples=examples,
         report_dir=report_dir,
         waivers=waivers,
+        sign_key=sign_key,
+        baseline=baseline,
+        fail_on=fail_on,
     )
+
+
+def _fail_on(raw: Raw) -> FailOn:
+    text = _text(raw).strip().lower()
+    for choice in FailOn:
+        if choice.value == text:
+            return choice
+    raise _fail(raw, f"expected one of {', '.join(repr(c.value) for c in FailOn)}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -207,15 +207,15 @@ def _delta(
     places = context.places
     step = context.step
     actor_of_step = step.actor.wallet_owner if step is not None else Actor.MAIN
-    for actor, expression in assertion.deltas:
+    for actor, expressions in assertion.deltas:
         before, after = state.balances[actor]
-        expected = expression.number(lookup)
+        expected = [(e, e.number(lookup)) for e in expressions]
         actual = after - before
-        if not charge_matches(actual, expected, places):
+        if not any(charge_matches(actual, amount, places) for _, amount in expected):
             who = "" if actor is actor_of_step else f"{actor.value}'s "
+            wanted = " or ".join(f"{e.text} = {_signed(amount)}" for e, amount in expected)
             return (
-                f"{who}balance delta {expression.text} = {_signed(expected)} (exact, or "
-                f"rounded to {places} decimals)",
+                f"{who}balance delta {wanted} (exact, or rounded to {places} decimals)",
                 f"{_signed(actual)} (balance {before} -> {after})",
             )
     return None
@@ -361,7 +361,8 @@ def _expected(assertion: Assertion) -> str:
     if isinstance(assertion, ShapeCheck):
         return f"an answer valid against response/{assertion.form}.json"
     if isinstance(assertion, DeltaCheck):
-        return ", ".join(f"{a.value}'s balance delta {e.text}" for a, e in assertion.deltas)
+        return ", ".join(f"{a.value}'s balance delta {' or '.join(e.text for e in es)}"
+                         for a, es in assertion.deltas)
     if isinstance(assertion, ThatCheck):
         return assertion.expression.text
     if isinstance(assertion, HttpStatusCheck):

@@ -70,10 +70,12 @@ from harness.scenarios.model import (
     WaitStep,
 )
 
-__all__ = ["SCHEMA_ID", "ScenarioError", "load_file", "load_scenario"]
+__all__ = ["DRIPFEED_ACCEPTED", "SCHEMA_ID", "ScenarioError", "load_file", "load_scenario"]
 
 SCHEMA_ID: Final = "https://smm-conformance.invalid/schemas/scenario.schema.json"
 _MAX_PROBLEMS: Final = 12
+DRIPFEED_ACCEPTED: Final = "accepted"
+"""The selector value ``dripfeed: accepted`` (see :attr:`Selector.dripfeed_accepted`)."""
 _ERROR_KINDS: Final[Mapping[str, ErrorKind]] = MappingProxyType({
     "bad-request": ErrorKind.BAD_REQUEST,
     "auth": ErrorKind.AUTH,
@@ -214,12 +216,19 @@ class _Builder:
                 self.problem(
                     f"{where}/type", f"unknown service type {kind!r}; known: {', '.join(known)}"
                 )
+        wanted = raw.get("dripfeed")
+        accepted = wanted == DRIPFEED_ACCEPTED
+        dripfeed = True if accepted else wanted
+        if accepted:
+            # Finding such a service on a catalogue that flags none places a drip-feed order.
+            self._need(f"{where}/dripfeed", Need.SPEND, "dripfeed: accepted")
         return Selector(
             types=types,
             pricing=Pricing(raw["pricing"]) if "pricing" in raw else None,
             refill=raw.get("refill"),
             cancel=raw.get("cancel"),
-            dripfeed=raw.get("dripfeed"),
+            dripfeed=dripfeed,
+            dripfeed_accepted=accepted,
             size=Size(raw.get("size", "visible")),
             scale=raw.get("scale", 1),
             optional=raw.get("optional", False),
@@ -569,18 +578,22 @@ class _Builder:
             return ShapeCheck(**base, form=spec["shape"], canonical=spec.get("canonical", False))
         if "balance_delta" in spec:
             raw = spec["balance_delta"]
-            pairs = {actor.wallet_owner.value: raw} if isinstance(raw, str) else dict(raw)
-            deltas: list[tuple[Actor, Expression]] = []
-            for who, text in pairs.items():
+            pairs = ({actor.wallet_owner.value: raw} if isinstance(raw, (str, list))
+                     else dict(raw))
+            deltas: list[tuple[Actor, tuple[Expression, ...]]] = []
+            for who, texts in pairs.items():
                 owner = Actor(who)
                 if owner is Actor.SECOND:
                     self._need(f"{at}/balance_delta", Need.SECOND_KEY, "the second key's balance")
                 if owner is Actor.FRESH:
                     self._need(f"{at}/balance_delta", Need.CONTROL, "the fresh tenant's balance")
-                expression = self._expression(f"{at}/balance_delta", text)
-                if expression is None:
+                # A list: any one of these amounts (a charge that depends on the dialect).
+                alternatives = [texts] if isinstance(texts, str) else list(texts)
+                expressions = [self._expression(f"{at}/balance_delta", text)
+                               for text in alternatives]
+                if any(e is None for e in expressions):
                     return None
-                deltas.append((owner, expression))
+                deltas.append((owner, tuple(e for e in expressions if e is not None)))
                 measure.add(owner)
             return DeltaCheck(**base, deltas=tuple(deltas))
         if "that" in spec:
@@ -615,8 +628,9 @@ def _assertion_names(assertion: Assertion) -> frozenset[str]:
         if template is not None:
             names |= template.names
     if isinstance(assertion, DeltaCheck):
-        for _, expression in assertion.deltas:
-            names |= expression.names
+        for _, expressions in assertion.deltas:
+            for expression in expressions:
+                names |= expression.names
     if isinstance(assertion, ThatCheck):
         names |= assertion.expression.names
     return frozenset(names)

@@ -148,6 +148,12 @@ class Selector:
     refill: bool | None = None
     cancel: bool | None = None
     dripfeed: bool | None = None
+    """The catalogue's ``dripfeed`` flag as stated (``None``: either, or unsaid)."""
+    dripfeed_accepted: bool = False
+    """``dripfeed: accepted``: a service that takes drip-feed orders, flagged or, on a catalogue
+    that flags none, proven by the run's drip-feed probe (the runner matches this selector
+    against the catalogue as the run knows it, ``harness.panel.dripfeed.known_catalog``, with
+    ``dripfeed`` True)."""
     size: Size = Size.VISIBLE
     scale: int = 1
     optional: bool = False
@@ -171,6 +177,9 @@ class Selector:
                                ("dripfeed", self.dripfeed))
             if want is not None
         ]
+        if self.dripfeed_accepted:
+            flags = [f if f != "dripfeed" else "drip-feed (flagged, or proven by the run's "
+                     "probe)" for f in flags]
         if flags:
             text += " with " + ", ".join(flags)
         if self.size is not Size.VISIBLE or self.scale > 1:
@@ -178,8 +187,10 @@ class Selector:
         return text
 
     def quantity(self, service: Service, places: int) -> int | None:
-        """The quantity to order, or ``None`` when the service cannot take it."""
-        if service.flat:
+        """The quantity to order, or ``None`` when the service cannot take it. A type with a
+        per-unit form (every type but Package: a Custom Comments Package is also billed per
+        post) orders a quantity whose charge shows."""
+        if not service.metered:
             return service.min
         base = {Size.MIN: service.min, Size.MAX: service.max}.get(self.size)
         wanted = (visible_units(service, places) if base is None else base) * self.scale
@@ -225,9 +236,11 @@ class ShapeCheck(_Base):
 
 @dataclass(frozen=True, slots=True)
 class DeltaCheck(_Base):
-    """Balances moved by exactly these amounts across the step (at the panel's precision)."""
+    """Balances moved by exactly these amounts across the step (at the panel's precision):
+    per actor, any one of its expressions (several where a charge legitimately depends on the
+    panel's dialect, e.g. either form's price of a Custom Comments Package)."""
 
-    deltas: tuple[tuple[Actor, Expression], ...]
+    deltas: tuple[tuple[Actor, tuple[Expression, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from harness.judging.checks import Applies, Facts, answer_kind, unusable_by
 from harness.judging.judge import Judge, NotApplicable
 from harness.judging.verdicts import NaReason
 from harness.panel.catalog import Service, cost_if_accepted
+from harness.panel.dripfeed import drip_feed, known_catalog
 from harness.panel.driver import SANDBOX_BALANCE, Panel
 from harness.panel.polling import Waiting
 from harness.panel.probes import multi_status_aliases
@@ -221,11 +222,28 @@ class ScenarioRunner:
         if not self.scenario.services:
             return
         catalog = self.panel.catalog()
+        # Only a selector asking for `dripfeed: accepted` reads the drip-feed probe's finding
+        # (and may make the run probe, within the cap, if no test has yet).
+        known = None
+        if any(s.dripfeed_accepted for _, s in self.scenario.services):
+            known = known_catalog(self.panel)
         for name, selector in self.scenario.services:
-            picked = self._pick(selector, catalog.services)
+            services = known if known is not None and selector.dripfeed_accepted else catalog
+            picked = self._pick(selector, services.services)
             if picked is None and not selector.optional:
-                raise NotApplicable(NaReason.NOT_OFFERED, f"no {selector.describe()}")
+                raise self._none_picked(selector)
             self._services[name] = picked
+
+    def _none_picked(self, selector: Selector) -> NotApplicable:
+        """The N/A of a selector no service matches; for `dripfeed: accepted`, with the reason
+        the probe found no drip-feed service (the spend cap, refusals, a plain charge)."""
+        detail = f"no {selector.describe()}"
+        if selector.dripfeed_accepted:
+            unavailable = drip_feed(self.panel).unavailable
+            if unavailable is not None:
+                return NotApplicable(unavailable.reason, f"{detail}: {unavailable.detail}",
+                                     blocked_by=unavailable.blocked_by)
+        return NotApplicable(NaReason.NOT_OFFERED, detail)
 
     def _pick(self, selector: Selector, services: Iterable[Service]) -> _Picked | None:
         """The cheapest match at the quantity the selector orders (ties: the lowest id)."""
@@ -440,10 +458,15 @@ class ScenarioRunner:
         catalog = self.panel.catalog()
         by_id = {s.id: s for s in catalog.services}
         service = by_id.get(params.get("service", ""))
-        units = _units(params)
-        if service is not None and (service.flat or units is not None):
-            charge = service.rate if service.flat else service.price(units or 0)
-            state.locals["charge"] = charge
+        units = _units(params, service)
+        if service is not None and len(service.pricings) > 1:
+            # A Custom Comments Package: flat in one documented form, per post in another.
+            state.missing["charge"] = (
+                f"a {service.type}'s price depends on the panel's form "
+                f"({' or '.join(p.value for p in service.pricings)}); list each in "
+                "balance_delta")
+        elif service is not None and (not service.metered or units is not None):
+            state.locals["charge"] = service.price(units or 0)
         else:
             state.missing["charge"] = "the add names no known service with a readable quantity"
         if units is not None:
@@ -613,15 +636,22 @@ def _infer_form(action: str, params: Mapping[str, str]) -> str | None:
     return action if action in contract.REQUEST_FORMS else None
 
 
-def _units(params: Mapping[str, str]) -> int | None:
+def _units(params: Mapping[str, str], service: Service | None = None) -> int | None:
     """Units an add orders: quantity (or the non-empty lines of comments or usernames),
-    times runs for drip-feed; ``None`` when the request does not say readably."""
+    times runs for drip-feed; for a service with seed 004's per-post form, at least its
+    ``posts * max`` (``posts`` defaults to 1); ``None`` when the request does not say
+    readably."""
     quantity = values.count(params.get("quantity"))
     if quantity is None:
         for name in ("comments", "usernames"):
             if name in params:
                 quantity = len([line for line in params[name].splitlines() if line.strip()])
                 break
+    if service is not None and service.per_post:
+        per_post = values.count(params.get("max"))
+        if per_post is not None:
+            posts = values.count(params.get("posts")) or 1
+            quantity = max(quantity or 0, posts * per_post)
     runs = values.count(params.get("runs"))
     if quantity is None:
         return None

@@ -1,13 +1,22 @@
 """The service catalogue: service types, the per-type ``add`` rules as data, and the services.
 
-How an ``add`` is validated and priced depends only on the service's type, so the rules live
-in two tables (:data:`TYPE_RULES`, :data:`PARAM_SPECS`) that :mod:`mockpanel.state.params`
-interprets; adding a type is adding a row, never a branch.
+How an ``add`` is validated and priced depends only on the service's type and its *form*, so
+the rules live in tables (:data:`TYPE_RULES`, :data:`FORM_RULES`, :data:`PARAM_SPECS`) that
+:mod:`mockpanel.state.params` interprets; adding a type or a form is adding a row, never a
+branch.
+
+Forms: most types take one parameter set everywhere, but dialects document two for ``Custom
+Comments Package``. PerfectPanel-family panels take ``link`` + ``comments`` at a flat rate
+(protocol-variants.md section 5, "[V SP]"): :attr:`AddForm.STANDARD`, the row in
+:data:`TYPE_RULES`. Seed 004 takes ``username``, ``min``, ``max``, ``delay`` and optional
+``posts``, ``old_posts``, ``expiry``: :attr:`AddForm.PER_POST`, the row in :data:`FORM_RULES`.
+A profile names the form it uses per type (``ServiceList.forms``); a :class:`Service` carries
+its form, so everything downstream reads ``service.rule`` and never asks which vendor it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -18,6 +27,7 @@ from mockpanel.errors import ErrorCode
 from mockpanel.state.money import MAX_AMOUNT, smallest_chargeable
 
 __all__ = [
+    "FORM_RULES",
     "MAX_COUNT",
     "PARAM_KIND_COUNT",
     "PARAM_KIND_URL",
@@ -26,7 +36,10 @@ __all__ = [
     "QUANTITY_SOURCE_FIXED",
     "QUANTITY_SOURCE_PARAM",
     "TYPE_RULES",
+    "AddForm",
     "Conditional",
+    "OptionalParam",
+    "Ordered",
     "ParamKind",
     "ParamSpec",
     "PricingRule",
@@ -36,6 +49,7 @@ __all__ = [
     "TypeRule",
     "chargeable_catalog",
     "default_catalog",
+    "rule_for",
 ]
 
 # The largest count any integer parameter may carry (quantity, runs, interval, ...).
@@ -81,6 +95,9 @@ class QuantitySource(Enum):
     PARAM = "param"  # the ``quantity`` parameter
     LINES = "lines"  # the number of non-empty lines of ``TypeRule.lines_param``
     FIXED = "fixed"  # the service's own ``package_quantity``
+    # ``posts`` x ``max``: the upper bound of a per-post order (seed 004's Custom Comments
+    # Package: "Total quantity is computed server-side as posts × max").  # noqa: RUF003
+    PER_POST = "per_post"
 
 
 # As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
@@ -96,6 +113,8 @@ class ParamKind(Enum):
     TEXT = "text"  # any non-blank text
     LINES = "lines"  # text with at least one non-blank line (``\n`` or ``\r\n``)
     CHOICE = "choice"  # ASCII digits naming one of ``ParamSpec.choices``
+    WHOLE = "whole"  # ASCII digits, 0..MAX_COUNT (a number of minutes or posts that may be 0)
+    DATE = "date"  # YYYY-MM-DD naming a real calendar day (seed 004's ``expiry``)
 
 
 # As module names (an enum class read is slow on Python 3.11; drop with requires-python 3.12).
@@ -122,6 +141,32 @@ class Conditional:
 
 
 @dataclass(frozen=True, slots=True)
+class OptionalParam:
+    """Parameter ``name`` may be left out (absent or empty); ``default`` (raw text, checked
+    like a sent value) stands in for it then, or, when ``None``, it is simply not there."""
+
+    name: str
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ordered:
+    """Parameter ``low`` must not exceed parameter ``high`` (both numbers, when both are
+    there); ``blame`` is the one named in the refusal."""
+
+    low: str
+    high: str
+    blame: str
+
+
+class AddForm(StrEnum):
+    """Which parameter set an ``add`` of a type takes, where dialects document more than one."""
+
+    STANDARD = "standard"  # the row of TYPE_RULES
+    PER_POST = "per_post"  # seed 004's Custom Comments Package (FORM_RULES)
+
+
+@dataclass(frozen=True, slots=True)
 class TypeRule:
     """Everything type-specific about an ``add``: parameters, quantity, price, drip-feed."""
 
@@ -132,6 +177,10 @@ class TypeRule:
     dripfeed: bool = False  # the type accepts ``runs`` + ``interval``
     via_api: bool = True  # Subscriptions are created on the site only (seed 004)
     conditional: tuple[Conditional, ...] = ()
+    optional: tuple[OptionalParam, ...] = ()  # checked after ``params``, in this order
+    ordered: tuple[Ordered, ...] = ()  # checked after every parameter
+    # This form's own checks for some parameters, in place of their PARAM_SPECS entry.
+    specs: Mapping[str, ParamSpec] = field(default_factory=lambda: MappingProxyType({}))
 
 
 _PER_1000 = PricingRule.PER_THOUSAND
@@ -201,6 +250,49 @@ TYPE_RULES: Final = MappingProxyType(
 _COUNT = ParamSpec(ParamKind.COUNT)
 _TEXT = ParamSpec(ParamKind.TEXT)
 _LINES = ParamSpec(ParamKind.LINES)
+_WHOLE = ParamSpec(ParamKind.WHOLE)
+
+# Seed 004's Custom Comments Package, the form a profile picks with AddForm.PER_POST:
+#
+#   username, min ("Minimum comments per post"), max, delay ("Delay between posts in minutes"),
+#   posts optional ("Total posts to deliver to (defaults to 1)"), old_posts optional ("Amount
+#   of already-published posts to also process"), expiry optional ("Expiry date YYYY-MM-DD").
+#   "Total quantity is computed server-side as posts × max; charge is billed at the upper  # noqa: RUF003
+#   bound and the undelivered slice is pro-rata refunded at completion."
+#
+# Decisions: the charge is the service rate per 1000 of that upper bound (rate * posts * max /
+# 1000, as every per-quantity price in the seed), and posts * max is checked against the
+# service's min..max like any quantity. min <= max; posts counts every post the order
+# delivers to, the already-published ones included, so old_posts <= posts (an old post
+# beyond ``posts`` would be delivered without being billed). ``delay`` is any whole number of
+# minutes (the seed lists no allowed values, unlike PerfectPanel's Subscriptions). ``expiry``
+# must be a real calendar date; the mock's clock is no calendar, so it is not compared with
+# "today". How much is delivered is planned when the order is placed (see params.py):
+# (min + max) // 2 comments per post, so the order ends Completed when min == max and
+# otherwise Partial with the undelivered slice as remains, refunded pro rata; never
+# Completed with something remaining (LIFE-002). The control API may end it otherwise.
+_PER_POST_COMMENTS = TypeRule(
+    ("username", "min", "max", "delay"),
+    QuantitySource.PER_POST,
+    _PER_1000,
+    optional=(OptionalParam("posts", "1"), OptionalParam("old_posts"), OptionalParam("expiry")),
+    ordered=(Ordered("min", "max", "max"), Ordered("old_posts", "posts", "old_posts")),
+    specs=MappingProxyType({"delay": _WHOLE}),
+)
+
+FORM_RULES: Final[Mapping[tuple[ServiceType, AddForm], TypeRule]] = MappingProxyType(
+    {(ServiceType.CUSTOM_COMMENTS_PACKAGE, AddForm.PER_POST): _PER_POST_COMMENTS}
+)
+# The parameters QuantitySource.PER_POST reads: how many posts, and the per-post bounds.
+PER_POST_PARAMS: Final = ("posts", "min", "max")
+
+
+def rule_for(service_type: ServiceType, form: AddForm) -> TypeRule:
+    """The ``add`` rules of ``service_type`` in ``form``; ``KeyError`` for a form the type
+    does not have."""
+    if form is AddForm.STANDARD:
+        return TYPE_RULES[service_type]
+    return FORM_RULES[(service_type, form)]
 
 PARAM_SPECS: Final = MappingProxyType(
     {
@@ -211,6 +303,9 @@ PARAM_SPECS: Final = MappingProxyType(
         "answer_number": _COUNT,
         "min": _COUNT,
         "max": _COUNT,
+        "posts": _COUNT,
+        "old_posts": _WHOLE,
+        "expiry": ParamSpec(ParamKind.DATE),
         "comments": _LINES,
         "usernames": _LINES,
         "keywords": _LINES,
@@ -243,7 +338,8 @@ class Service:
     """One catalogue entry. ``rate`` is per 1000 units, or the whole price for FLAT types.
 
     ``package_quantity`` is the fixed delivered quantity of a ``Package`` service (the type whose
-    quantity is FIXED) and must be ``None`` for every other type.
+    quantity is FIXED) and must be ``None`` for every other type. ``form`` picks the type's
+    parameter set (see the module docstring); ``rule`` is the type's rule in that form.
     """
 
     id: int
@@ -258,6 +354,8 @@ class Service:
     cancel: bool = False
     refill_days: int = 0
     package_quantity: int | None = None
+    form: AddForm = AddForm.STANDARD
+    rule: TypeRule = field(init=False, repr=False, compare=False)
     # ``rate`` as an exact fraction of integers (set by __post_init__): every ``add`` prices
     # its order from it in integers, with no Decimal operation (money.fraction_units).
     rate_fraction: tuple[int, int] = field(init=False, repr=False, compare=False)
@@ -275,7 +373,13 @@ class Service:
             raise ValueError(f"service {self.id}: rate must be > 0 and < {MAX_AMOUNT}")
         if not 1 <= self.min <= self.max <= MAX_COUNT:
             raise ValueError(f"service {self.id}: need 1 <= min <= max <= {MAX_COUNT}")
-        rule = TYPE_RULES[self.type]
+        try:
+            rule = rule_for(self.type, AddForm(self.form))
+        except (KeyError, ValueError):
+            raise ValueError(
+                f"service {self.id}: type {self.type.value!r} has no {str(self.form)!r} form"
+            ) from None
+        object.__setattr__(self, "rule", rule)
         if self.dripfeed and not rule.dripfeed:
             raise ValueError(f"service {self.id}: type {self.type.value!r} has no drip-feed")
         if self.refill_days < 0 or (self.refill and self.refill_days < 1):
@@ -289,11 +393,6 @@ class Service:
         if self.package_quantity is not None and not 1 <= self.package_quantity <= MAX_COUNT:
             raise ValueError(f"service {self.id}: package_quantity must be 1..{MAX_COUNT}")
         object.__setattr__(self, "rate_fraction", self.rate.as_integer_ratio())
-
-    @property
-    def rule(self) -> TypeRule:
-        """The ``add`` rules of this service's type."""
-        return TYPE_RULES[self.type]
 
 
 def chargeable_catalog(services: Iterable[Service], places: int) -> tuple[Service, ...]:
@@ -317,13 +416,42 @@ def chargeable_catalog(services: Iterable[Service], places: int) -> tuple[Servic
     return tuple(kept)
 
 
-def default_catalog() -> tuple[Service, ...]:
+# The service a catalogue lists in place of a type's standard one when a profile takes that
+# type in another form: same id, numbers that make sense for the form. Seed 004's per-post
+# comments are priced per 1000 comments of the upper bound (its catalogue example prices
+# "Comments" at "8"); 10..20000 fits its sample orders (e.g. min 10, max 20, 5 posts = 100).
+_FORM_SERVICES: Final[Mapping[tuple[ServiceType, AddForm], Service]] = MappingProxyType(
+    {
+        (ServiceType.CUSTOM_COMMENTS_PACKAGE, AddForm.PER_POST): Service(
+            8, "Instagram Comments Package [per post]", ServiceType.CUSTOM_COMMENTS_PACKAGE,
+            "Instagram Comments", Decimal("8"), 10, 20_000, form=AddForm.PER_POST,
+        ),
+    }
+)
+
+
+def default_catalog(
+    forms: Mapping[ServiceType, AddForm] = MappingProxyType({}),
+) -> tuple[Service, ...]:
     """A realistic catalogue with at least one service per type.
 
     It mixes refill and no-refill, drip-feed and not, cancellable and not, and includes very
     cheap services so live suites can place real orders for almost nothing: service 2 at rate
-    0.001 with min 10 costs 0.00001 per minimal order.
+    0.001 with min 10 costs 0.00001 per minimal order. A type that ``forms`` takes in another
+    form than the standard one is listed as that form's service (same id).
     """
+    standard = _standard_catalog()
+    if not forms:
+        return standard
+    return tuple(
+        _FORM_SERVICES[(s.type, forms[s.type])]
+        if forms.get(s.type, AddForm.STANDARD) is not AddForm.STANDARD
+        else s
+        for s in standard
+    )
+
+
+def _standard_catalog() -> tuple[Service, ...]:
     d = Decimal
     t = ServiceType
     return (

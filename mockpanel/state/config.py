@@ -12,7 +12,7 @@ from typing import Literal
 
 from mockpanel.state.catalog import PricingRule, Service, default_catalog
 from mockpanel.state.money import quantize
-from mockpanel.state.orders import OrderStatus
+from mockpanel.state.orders import CANONICAL_ORDER_STATUSES, OrderStatus
 from mockpanel.state.tenants import check_currency
 
 __all__ = ["LifecycleTimings", "StateConfig"]
@@ -51,6 +51,10 @@ class StateConfig:
     timings: LifecycleTimings = field(default_factory=LifecycleTimings)
     cancellable: frozenset[OrderStatus] = frozenset({OrderStatus.PENDING})
     default_currency: str = "USD"
+    # The order statuses the panel's dialect can show: the canonical five, plus Done and
+    # Failed where the profile names them (only then can magic links and the control API
+    # end an order with them).
+    order_statuses: frozenset[OrderStatus] = CANONICAL_ORDER_STATUSES
 
     def __post_init__(self) -> None:
         if not isinstance(self.catalog, tuple) or not self.catalog:
@@ -74,3 +78,5 @@ class StateConfig:
         if not self.cancellable <= _CANCELLABLE_AT_MOST:
             raise ValueError("cancellable may only contain Pending and In progress")
         check_currency(self.default_currency)
+        if not CANONICAL_ORDER_STATUSES <= self.order_statuses <= frozenset(OrderStatus):
+            raise ValueError("order_statuses must hold the five canonical order statuses")

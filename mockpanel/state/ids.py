@@ -75,7 +75,17 @@ class IdSequence:
         Lets a caller obtain the id (which can fail only by exhaustion) before it changes
         anything else, then commit with :meth:`next`.
         """
-        return self._render(self._count)
+        n = self._count
+        if self._numeric:
+            return f"{self._prefix}{self._offset + n}"
+        if n >= self._space:
+            raise OverflowError(f"all {self._space} ids of width {self._width} are used")
+        value = (self._multiplier * n + self._offset) % self._space
+        chars = []
+        for _ in range(self._width):
+            value, digit = divmod(value, len(ALPHABET))
+            chars.append(ALPHABET[digit])
+        return self._prefix + "".join(reversed(chars))
 
     def next(self) -> str:
         """The next id of the namespace."""
@@ -88,15 +98,3 @@ class IdSequence:
         if not self._numeric and self._count >= self._space:
             raise OverflowError(f"all {self._space} ids of width {self._width} are used")
         self._count += 1
-
-    def _render(self, n: int) -> str:
-        if self._numeric:
-            return f"{self._prefix}{self._offset + n}"
-        if n >= self._space:
-            raise OverflowError(f"all {self._space} ids of width {self._width} are used")
-        value = (self._multiplier * n + self._offset) % self._space
-        chars = []
-        for _ in range(self._width):
-            value, digit = divmod(value, len(ALPHABET))
-            chars.append(ALPHABET[digit])
-        return self._prefix + "".join(reversed(chars))

@@ -18,6 +18,15 @@ Conventions decided here:
 - Line-counted types count non-empty lines (``\\n`` or ``\\r\\n``; whitespace-only lines do not
   count) and ignore any ``quantity`` sent. Package types take the service's
   ``package_quantity`` and skip the min/max check (there is nothing to check).
+- Optional parameters (a form's ``TypeRule.optional``) are checked like required ones when
+  sent, and take their default when left out; then every ``TypeRule.ordered`` pair is checked
+  (``min`` <= ``max``, ``old_posts`` <= ``posts``), the ``INVALID_PARAM`` naming its blame.
+- Per-post orders (seed 004's Custom Comments Package) order ``posts * max``, billed per 1000
+  at the rate, and plan their delivery when placed: ``(min + max) // 2`` comments per post, so
+  the order ends Completed (``min == max``) or Partial with ``posts * max - delivered``
+  remaining, refunded pro rata by the ordinary Partial refund when the lifecycle ends it.
+- A magic link may only ask for an ending the panel's dialect can show (``statuses``): Done
+  and Failed exist only where the profile names them.
 - An order whose per-1000 charge would round to zero is ``QUANTITY_TOO_LOW`` with ``min`` set
   to the least quantity that costs at least one money unit: nothing is ever free.
 """
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -37,17 +47,25 @@ from mockpanel.state.catalog import (
     PARAM_KIND_COUNT,
     PARAM_KIND_URL,
     PARAM_SPECS,
+    PER_POST_PARAMS,
     PRICING_RULE_FLAT,
     QUANTITY_SOURCE_FIXED,
     QUANTITY_SOURCE_PARAM,
-    TYPE_RULES,
     ParamKind,
+    ParamSpec,
     QuantitySource,
     Service,
+    TypeRule,
 )
-from mockpanel.state.magic import PLAIN_OUTCOME, parse_magic_link, planned_outcome
+from mockpanel.state.magic import (
+    OUTCOME_PARAM,
+    PLAIN_OUTCOME,
+    magic_status,
+    parse_magic_link,
+    planned_outcome,
+)
 from mockpanel.state.money import SharedAmounts, fraction_units, smallest_chargeable
-from mockpanel.state.orders import Order, Outcome
+from mockpanel.state.orders import CANONICAL_ORDER_STATUSES, Order, OrderStatus, Outcome
 
 __all__ = [
     "OrderRequest",
@@ -66,6 +84,7 @@ _MAX_DIGITS = len(str(MAX_COUNT))
 # Links most orders carry: a lower-case http(s) scheme, a plain host name, an optional port,
 # then a path, query or fragment or nothing (urlsplit would find a host in each of them).
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]|\Z)")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class OrderRequest(NamedTuple):
@@ -174,13 +193,31 @@ def _as_int(value: str) -> int | None:
     return None
 
 
-def _required(params: Mapping[str, str], name: str) -> str:
+def _is_day(value: str) -> bool:
+    """Whether ``value`` is ``YYYY-MM-DD`` naming a real calendar day (not 2026-02-30)."""
+    if not _ISO_DAY.fullmatch(value):
+        return False
+    try:
+        date(int(value[:4]), int(value[5:7]), int(value[8:]))
+    except ValueError:
+        return False
+    return True
+
+
+def _required(
+    params: Mapping[str, str], name: str, specs: Mapping[str, ParamSpec] = PARAM_SPECS
+) -> str:
     """The value of parameter ``name``: missing when absent or empty, else it must have the
-    shape its :data:`PARAM_SPECS` entry demands (or that entry's error is raised)."""
+    shape its entry in ``specs`` (else in :data:`PARAM_SPECS`) demands, or that entry's error
+    is raised."""
     value = params.get(name)
     if not value:
         raise DomainError(ErrorCode.MISSING_PARAM, param=name)
-    spec = PARAM_SPECS[name]
+    return _checked(name, value, specs.get(name) or PARAM_SPECS[name])
+
+
+def _checked(name: str, value: str, spec: ParamSpec) -> str:
+    """``value`` of parameter ``name`` if it has the shape ``spec`` demands."""
     kind = spec.kind
     if kind is PARAM_KIND_COUNT:
         number = _as_int(value)
@@ -192,6 +229,11 @@ def _required(params: Mapping[str, str], name: str) -> str:
         ok = number is not None and number in spec.choices
     elif kind is ParamKind.TEXT:
         ok = bool(value.strip())
+    elif kind is ParamKind.WHOLE:
+        number = _as_int(value)
+        ok = number is not None and 0 <= number <= MAX_COUNT
+    elif kind is ParamKind.DATE:
+        ok = _is_day(value)
     else:
         assert kind is ParamKind.LINES  # the last kind
         ok = count_lines(value) > 0
@@ -219,28 +261,74 @@ def _dripfeed(service: Service, params: Mapping[str, str]) -> tuple[int, int]:
     return int(checked[0]), int(checked[1])
 
 
+def _optional_and_ordered(
+    rule: TypeRule, params: Mapping[str, str], values: dict[str, str]
+) -> None:
+    """Add ``rule``'s optional parameters to ``values`` (checked, or their defaults), then
+    check its ordered pairs."""
+    specs = rule.specs
+    for optional in rule.optional:
+        name = optional.name
+        value = params.get(name) or optional.default
+        if value:
+            values[name] = _checked(name, value, specs.get(name) or PARAM_SPECS[name])
+    for pair in rule.ordered:
+        low, high = values.get(pair.low), values.get(pair.high)
+        if low is not None and high is not None and int(low) > int(high):
+            raise DomainError(
+                ErrorCode.INVALID_PARAM,
+                param=pair.blame,
+                value=_shown(values[pair.blame]),
+                detail=f"{pair.low} ({low}) must not exceed {pair.high} ({high})",
+            )
+
+
+def _per_post(values: Mapping[str, str]) -> tuple[int, Outcome]:
+    """The quantity of a per-post order (``posts * max``, the upper bound billed) and how it
+    ends when its lifecycle runs out: ``(min + max) // 2`` delivered per post."""
+    posts, low, high = (int(values[name]) for name in PER_POST_PARAMS)
+    quantity = posts * high
+    undelivered = quantity - posts * ((low + high) // 2)
+    if not undelivered:
+        return quantity, PLAIN_OUTCOME
+    return quantity, Outcome(OrderStatus.PARTIAL, undelivered)
+
+
 def validate_add(
     catalog: Mapping[int, Service],
     service: str,
     params: Mapping[str, str],
     amounts: SharedAmounts,
+    statuses: frozenset[OrderStatus] = CANONICAL_ORDER_STATUSES,
 ) -> OrderRequest:
     """Check an ``add`` for ``service`` (the raw id) with raw form ``params``; price it at
-    ``amounts.places``, the charge one of ``amounts``' shared Decimals."""
+    ``amounts.places``, the charge one of ``amounts``' shared Decimals. ``statuses`` are the
+    order statuses the panel's dialect can show (the endings a magic link may ask for)."""
     found = _service(catalog, service)
-    rule = TYPE_RULES[found.type]
+    rule = found.rule
     if not rule.via_api:
         raise DomainError(ErrorCode.SUBSCRIPTION_NOT_VIA_API, service=found.id)
     values: dict[str, str] = {}
+    specs = rule.specs
     for name in rule.params:
-        values[name] = _required(params, name)
+        values[name] = _required(params, name, specs)
     for cond in rule.conditional:
         if values.get(cond.param) == cond.equals:
-            values[cond.requires] = _required(params, cond.requires)
+            values[cond.requires] = _required(params, cond.requires, specs)
+    if rule.optional or rule.ordered:
+        _optional_and_ordered(rule, params, values)
     drip = _dripfeed(found, params) if params.get("runs") or params.get("interval") else None
     link = values.get("link")
     # Only a query string can carry a magic outcome (most links have none).
     magic = parse_magic_link(link) if link is not None and "?" in link else None
+    if magic is not None and magic_status(magic) not in statuses:
+        raise DomainError(
+            ErrorCode.INVALID_PARAM,
+            param=OUTCOME_PARAM,
+            value=magic.outcome.value,
+            detail=f"this panel never shows the status {magic_status(magic).value!r}",
+        )
+    planned = PLAIN_OUTCOME
 
     source = rule.quantity
     if source is QUANTITY_SOURCE_PARAM:
@@ -248,6 +336,8 @@ def validate_add(
     elif source is QUANTITY_SOURCE_FIXED:
         assert found.package_quantity is not None  # guaranteed by Service.__post_init__
         quantity = found.package_quantity
+    elif source is QuantitySource.PER_POST:
+        quantity, planned = _per_post(values)
     else:
         assert source is QuantitySource.LINES  # the last source
         assert rule.lines_param is not None  # guaranteed by the TYPE_RULES table
@@ -280,7 +370,7 @@ def validate_add(
             None if drip is None else drip[0],
             None if drip is None else drip[1],
             amounts.of_units(units),
-            PLAIN_OUTCOME if magic is None else planned_outcome(magic, quantity),
+            planned if magic is None else planned_outcome(magic, quantity),
             units,
         )
     )

@@ -67,7 +67,7 @@ __all__ = [
 # "SMMP" in the SQLite header: tells our files from any other SQLite database.
 APPLICATION_ID: Final = 0x534D4D50
 # Bump on any change to the tables below; an older or newer file is refused, never guessed at.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: tenants.suspended, orders.planned_working
 # Seconds to wait for another connection's lock before calling the file "in use".
 _LOCK_TIMEOUT = 1.0
 
@@ -93,7 +93,8 @@ _SCHEMA: Final = (
         opening TEXT NOT NULL,
         debited TEXT NOT NULL,
         credited TEXT NOT NULL,
-        balance TEXT NOT NULL
+        balance TEXT NOT NULL,
+        suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1))
     )""",
     """CREATE TABLE orders (
         seq INTEGER PRIMARY KEY,
@@ -109,6 +110,7 @@ _SCHEMA: Final = (
         created_at REAL NOT NULL,
         planned_status TEXT NOT NULL,
         planned_remains INTEGER NOT NULL,
+        planned_working TEXT NOT NULL,
         status TEXT NOT NULL,
         remains INTEGER NOT NULL,
         refunded TEXT NOT NULL,
@@ -141,7 +143,7 @@ _SCHEMA: Final = (
 
 _ORDER_FIXED = (
     "id", "tenant_id", "service_id", "link", "quantity", "charge", "currency", "runs",
-    "drip_interval", "created_at", "planned_status", "planned_remains",
+    "drip_interval", "created_at", "planned_status", "planned_remains", "planned_working",
 )  # fmt: skip
 _ORDER_MOVING = (
     "status", "remains", "refunded", "start_count", "progress_started_at", "progress_duration",
@@ -203,11 +205,13 @@ class Meta:
 
 @dataclass(frozen=True, slots=True)
 class TenantImage:
-    """A tenant as stored: who it is, its key's digest and its account."""
+    """A tenant as stored: who it is, its key's digest, its account and whether the control
+    API has suspended it."""
 
     tenant: Tenant
     digest: bytes
     account: Account
+    suspended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,7 @@ class Changes:
     clock: bool = False  # the clock horizon moved
     tenants: dict[str, tuple[Tenant, bytes]] = field(default_factory=dict)  # new, with digest
     accounts: set[str] = field(default_factory=set)  # tenant ids whose account moved
+    suspensions: dict[str, bool] = field(default_factory=dict)  # tenant id -> now suspended
     orders: dict[str, Order] = field(default_factory=dict)
     refills: dict[str, Refill] = field(default_factory=dict)
     timers_added: dict[int, Event] = field(default_factory=dict)
@@ -243,6 +248,7 @@ class Changes:
             self.wiped
             or self.clock
             or self.accounts
+            or self.suspensions
             or self.orders
             or self.refills
             or self.timers_added
@@ -252,6 +258,9 @@ class Changes:
     def tenant_opened(self, tenant: Tenant, digest: bytes) -> None:
         self.tenants[tenant.id] = (tenant, digest)
         self.accounts.add(tenant.id)
+
+    def tenant_suspended(self, tenant_id: str, suspended: bool) -> None:
+        self.suspensions[tenant_id] = suspended
 
     def order_changed(self, order: Order) -> None:
         self.orders[order.id] = order
@@ -286,6 +295,7 @@ class Changes:
         self.clock = False
         self.tenants.clear()
         self.accounts.clear()
+        self.suspensions.clear()
         self.orders.clear()
         self.refills.clear()
         self.timers_added.clear()
@@ -300,6 +310,9 @@ class Unrecorded(Changes):
     __slots__ = ()
 
     def tenant_opened(self, tenant: Tenant, digest: bytes) -> None:
+        pass
+
+    def tenant_suspended(self, tenant_id: str, suspended: bool) -> None:
         pass
 
     def order_changed(self, order: Order) -> None:
@@ -342,6 +355,7 @@ def _order_row(order: Order) -> _Row:
         order.created_at,
         order.planned.status.value,
         order.planned.remains,
+        order.planned.working.value,
         order.status.value,
         order.remains,
         str(order.refunded),
@@ -397,11 +411,19 @@ def _money(value: object, name: str, places: int) -> Decimal:
     return check_amount(Decimal(_text(value, name)), places)
 
 
+def _working(value: object) -> OrderStatus:
+    """The word an order shows while it runs: In progress, or a provider's Processing."""
+    word = OrderStatus(_text(value, "planned working status"))
+    if word not in (OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING):
+        raise ValueError(f"{word.value!r} is not a working status")
+    return word
+
+
 def _order(row: _Row, catalog: Mapping[int, Service], places: int) -> Order:
     (
         order_id, tenant_id, service_id, link, quantity, charge, currency, runs, interval,
-        created_at, planned_status, planned_remains, status, remains, refunded, start_count,
-        started_at, duration, start_remains, target, finished_at, generation,
+        created_at, planned_status, planned_remains, planned_working, status, remains, refunded,
+        start_count, started_at, duration, start_remains, target, finished_at, generation,
     ) = row  # fmt: skip
     oid = _text(order_id, "order id")
     service = catalog.get(_int(service_id, "service id"))
@@ -426,7 +448,11 @@ def _order(row: _Row, catalog: Mapping[int, Service], places: int) -> Order:
         runs=_opt_int(runs, "runs"),
         interval=_opt_int(interval, "interval"),
         created_at=_real(created_at, "created_at"),
-        planned=Outcome(OrderStatus(planned_status), _int(planned_remains, "planned remains")),
+        planned=Outcome(
+            OrderStatus(planned_status),
+            _int(planned_remains, "planned remains"),
+            _working(planned_working),
+        ),
         remains=_int(remains, "remains"),
         refunded=_money(refunded, "refunded", places),
         status=OrderStatus(status),
@@ -451,9 +477,11 @@ def _refill(row: _Row) -> Refill:
 
 
 def _tenant(row: _Row, places: int) -> TenantImage:
-    tenant_id, digest, currency, opening, debited, credited, balance = row
+    tenant_id, digest, currency, opening, debited, credited, balance, suspended = row
     if not isinstance(digest, bytes):
         raise ValueError("a key digest must be a blob")
+    if suspended not in (0, 1) or isinstance(suspended, bool):
+        raise ValueError(f"suspended must be 0 or 1, got {suspended!r}")
     return TenantImage(
         Tenant(_text(tenant_id, "tenant id"), check_currency(_text(currency, "currency"))),
         digest,
@@ -463,6 +491,7 @@ def _tenant(row: _Row, places: int) -> TenantImage:
             _money(credited, "credited", places),
             _money(balance, "balance", places),
         ),
+        suspended == 1,
     )
 
 
@@ -618,8 +647,8 @@ class Store:
                     "FROM meta WHERE id = 1"
                 ).fetchone()
                 tenant_rows = connection.execute(
-                    "SELECT id, key_digest, currency, opening, debited, credited, balance "
-                    "FROM tenants ORDER BY seq"
+                    "SELECT id, key_digest, currency, opening, debited, credited, balance, "
+                    "suspended FROM tenants ORDER BY seq"
                 ).fetchall()
                 order_rows = connection.execute(_SELECT_ORDERS).fetchall()
                 refill_rows = connection.execute(_SELECT_REFILLS).fetchall()
@@ -700,6 +729,12 @@ class Store:
             updated = connection.execute(
                 "UPDATE tenants SET debited = ?, credited = ?, balance = ? WHERE id = ?",
                 (str(account.debited), str(account.credited), str(account.balance), tenant_id),
+            )
+            if updated.rowcount != 1:
+                raise StoreError(f"tenant {tenant_id} has no row in the state file")
+        for tenant_id, suspended in changes.suspensions.items():
+            updated = connection.execute(
+                "UPDATE tenants SET suspended = ? WHERE id = ?", (int(suspended), tenant_id)
             )
             if updated.rowcount != 1:
                 raise StoreError(f"tenant {tenant_id} has no row in the state file")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Final, NamedTuple
 
@@ -47,15 +47,18 @@ class Scheduler:
     """A min-heap of :class:`Event`, which are tuples ordered as they fall due.
 
     ``next_due`` is the earliest due time (``inf`` when empty): whether anything is due is
-    one comparison with it.
+    one comparison with it. ``on_earlier``, when set, is called with the new ``next_due``
+    whenever a push moves it earlier (the panel's due timer re-arms then); a push of a later
+    event, the common case, costs nothing more than the comparison it always made.
     """
 
-    __slots__ = ("_heap", "_seq", "next_due")
+    __slots__ = ("_heap", "_seq", "next_due", "on_earlier")
 
     def __init__(self) -> None:
         self._heap: list[Event] = []
         self._seq = 0
         self.next_due = math.inf
+        self.on_earlier: Callable[[float], None] | None = None
 
     @classmethod
     def restore(cls, events: Iterable[Event], seq: int) -> Scheduler:
@@ -84,6 +87,8 @@ class Scheduler:
         heapq.heappush(self._heap, event)
         if due < self.next_due:
             self.next_due = due
+            if self.on_earlier is not None:
+                self.on_earlier(due)
         return event
 
     def pop_due(self, now: float) -> Event | None:

@@ -7,8 +7,9 @@ The steps, in order, each able to end the request:
 3. a per-key budget is charged to the key's tenant (unknown keys are never throttled);
 4. the fault rules are consulted (:mod:`mockpanel.wire.faults`): delays are slept, and a
    fault acting before the action replaces the answer;
-5. the key and action are checked and the action runs; a :class:`DomainError` becomes the
-   profile's error answer, with a hint for a misspelt action or an unsupported body;
+5. the key (known, its account not suspended) and the action are checked and the action
+   runs; a :class:`DomainError` becomes the profile's error answer, with a hint for a
+   misspelt action or an unsupported body;
 6. a fault acting after the action delays, damages or drops the answer.
 
 Budgets and faults are addressed by tenant and action, which are only known once the body is
@@ -111,6 +112,11 @@ class ApiView:
                 raise DomainError(ErrorCode.MISSING_KEY)
             if tenant is None:
                 raise DomainError(ErrorCode.INVALID_KEY)
+            # A suspended account is refused whatever it asks, reads included (seed 000's
+            # "403 | Account suspended | Contact support." names no action it spares), and
+            # before its action is looked at: nothing it sends is validated or acted on.
+            if self._state.is_suspended(tenant):
+                raise DomainError(ErrorCode.ACCOUNT_SUSPENDED)
             action = params.get("action", "")
             if not action:
                 raise DomainError(ErrorCode.MISSING_ACTION)

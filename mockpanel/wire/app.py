@@ -2,10 +2,10 @@
 
 The API view itself is :class:`mockpanel.wire.api.ApiView` (budget, faults, action,
 journal); this module builds what it needs: the state, the rate limiter, the fault book, the
-webhook sender (started and stopped with the app) and the journal. Every refusal is a
-:class:`DomainError` rendered in the profile's wording and status; anything else that goes
-wrong is a mock bug, answered as a JSON 500 that is journaled and kept in ``app[FAILURES]``
-so no test can mistake it for vendor behaviour (:mod:`mockpanel.wire.safety`).
+webhook sender and the due timer (both started and stopped with the app) and the journal.
+Every refusal is a :class:`DomainError` rendered in the profile's wording and status; anything
+else that goes wrong is a mock bug, answered as a JSON 500 that is journaled and kept in
+``app[FAILURES]`` so no test can mistake it for vendor behaviour (:mod:`mockpanel.wire.safety`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mockpanel.wire.keys import (
     ACTIONS,
     BODY_TIMEOUT,
     CONFIG,
+    DUE_TIMER,
     FAILURES,
     FAULTS,
     JOURNAL,
@@ -39,6 +40,7 @@ from mockpanel.wire.keys import (
 from mockpanel.wire.ratelimit import RateLimiter, limit_for
 from mockpanel.wire.safety import safe, unrouted
 from mockpanel.wire.setup import new_state, state_config
+from mockpanel.wire.timer import DueTimer
 from mockpanel.wire.webhooks import WebhookSender
 
 __all__ = ["create_app"]
@@ -96,6 +98,9 @@ def create_app(
     )
     state.subscribe(app[WEBHOOKS].notice)
     app.cleanup_ctx.append(app[WEBHOOKS].running)
+    # After the sender (so it is listening when the timer first fires), stopped before it.
+    app[DUE_TIMER] = DueTimer(state, app[FAILURES])
+    app.cleanup_ctx.append(app[DUE_TIMER].running)
     app.on_cleanup.append(_close_state)
     api = ApiView()
     app.on_startup.append(api.bind)  # after the tests' seams, before the first request

@@ -1,4 +1,5 @@
-"""The control API under ``/_mock``: tenants, clock, outcomes, faults, webhooks, journal, reset.
+"""The control API under ``/_mock``: tenants (and their suspension), clock, outcomes, faults,
+webhooks, journal, reset.
 
 Mounted only when a control token is configured, as routes that each check
 ``Authorization: Bearer TOKEN`` with ``hmac.compare_digest`` (401 when absent or not Bearer,
@@ -200,6 +201,28 @@ async def _tenants(request: web.Request) -> web.Response:
     )
 
 
+async def _suspension(request: web.Request, suspended: bool) -> web.Response:
+    """Suspend or resume a tenant (an empty body, or ``{}``); idempotent: ``changed`` says
+    whether this request changed anything. Kept in the state file like the rest."""
+    await _body(request, frozenset())
+    tenant = request.match_info["tenant_id"]
+    try:
+        changed = request.config_dict[STATE].set_suspended(tenant, suspended)
+    except KeyError:
+        _refuse(404, f"no tenant {tenant}")
+    return _json({"tenant": tenant, "suspended": suspended, "changed": changed})
+
+
+async def _suspend(request: web.Request) -> web.Response:
+    """Refuse every API request of the tenant with the profile's ``ACCOUNT_SUSPENDED``."""
+    return await _suspension(request, True)
+
+
+async def _resume(request: web.Request) -> web.Response:
+    """Let a suspended tenant use the API again, its balance and orders as they were."""
+    return await _suspension(request, False)
+
+
 async def _advance(request: web.Request) -> web.Response:
     body = await _body(request, frozenset({"seconds"}))
     seconds = body.get("seconds")
@@ -217,8 +240,11 @@ async def _order_outcome(request: web.Request) -> web.Response:
     """Force an order's status (with its refund); see ``PanelState.set_order_outcome``."""
     order_id = request.match_info["order_id"]
     body = await _body(request, frozenset({"status", "remains", "start_count"}))
-    status = _status(body, (s for s in OrderStatus if s is not OrderStatus.PENDING))
     state = request.config_dict[STATE]
+    # Any status but Pending that the panel's dialect can show (Done and Failed only where
+    # the profile names them): the refusal lists exactly those.
+    known = state.config.order_statuses
+    status = _status(body, (s for s in OrderStatus if s in known and s is not OrderStatus.PENDING))
     try:
         view = state.set_order_outcome(
             order_id,
@@ -373,6 +399,8 @@ def mount(app: web.Application, token: str) -> None:
     app.router.add_routes(
         [
             web.post(prefix + "/tenants", guarded(_tenants)),
+            web.post(prefix + "/tenants/{tenant_id}/suspend", guarded(_suspend)),
+            web.post(prefix + "/tenants/{tenant_id}/resume", guarded(_resume)),
             web.post(prefix + "/clock/advance", guarded(_advance)),
             web.post(prefix + "/orders/{order_id}/outcome", guarded(_order_outcome)),
             web.post(prefix + "/refills/{refill_id}/outcome", guarded(_refill_outcome)),

@@ -10,6 +10,8 @@ reproducible) and ``after``.
 Kinds: ``delay`` (``seconds``, at most :data:`MAX_DELAY`), ``http_error`` (``status``),
 ``html`` (an HTML error page with status 200), ``malformed_json`` (a PHP warning printed
 before the JSON), ``truncate`` (the first half of the JSON, with a JSON content type),
+``empty_body`` (status 200, the profile's JSON content type, and not one byte: what a PHP
+script that died before printing, or a proxy that lost the upstream's answer, sends),
 ``reset`` (the connection is dropped, no answer at all) and ``rate_limit`` (429 with
 ``Retry-After``, optional ``retry_after``, in the profile's words).
 
@@ -69,6 +71,7 @@ class FaultKind(StrEnum):
     HTML = "html"
     MALFORMED_JSON = "malformed_json"
     TRUNCATE = "truncate"
+    EMPTY_BODY = "empty_body"
     RESET = "reset"
     RATE_LIMIT = "rate_limit"
 
@@ -81,6 +84,7 @@ _FIELDS: Final[Mapping[FaultKind, frozenset[str]]] = MappingProxyType(
         FaultKind.HTML: _COMMON | {"after"},
         FaultKind.MALFORMED_JSON: _COMMON | {"after"},
         FaultKind.TRUNCATE: _COMMON | {"after"},
+        FaultKind.EMPTY_BODY: _COMMON | {"after"},
         FaultKind.RESET: _COMMON | {"after"},
         FaultKind.RATE_LIMIT: _COMMON | {"retry_after"},
     }
@@ -417,6 +421,14 @@ def _truncate(
     return _raw(profile, whole[: max(1, len(whole) // 2)])
 
 
+def _empty_body(
+    rule: FaultRule, profile: Profile, body: bytes | None, request: web.BaseRequest
+) -> web.Response:
+    # A complete HTTP answer (Content-Length: 0), unlike ``reset``: the client got a reply
+    # and must notice there is nothing in it, not a connection error.
+    return _raw(profile, b"")
+
+
 def _reset(
     rule: FaultRule, profile: Profile, body: bytes | None, request: web.BaseRequest
 ) -> None:
@@ -441,6 +453,7 @@ ANSWERS: Final[Mapping[FaultKind, FaultAnswer]] = MappingProxyType(
         FaultKind.HTML: _html,
         FaultKind.MALFORMED_JSON: _malformed_json,
         FaultKind.TRUNCATE: _truncate,
+        FaultKind.EMPTY_BODY: _empty_body,
         FaultKind.RESET: _reset,
         FaultKind.RATE_LIMIT: _rate_limit,
     }

@@ -13,12 +13,14 @@ from mockpanel.wire.actions import Action
 from mockpanel.wire.faults import FaultBook
 from mockpanel.wire.journal import Journal
 from mockpanel.wire.ratelimit import RateLimiter
+from mockpanel.wire.timer import DueTimer
 from mockpanel.wire.webhooks import Sleep, WebhookSender
 
 __all__ = [
     "ACTIONS",
     "BODY_TIMEOUT",
     "CONFIG",
+    "DUE_TIMER",
     "FAILURES",
     "FAULTS",
     "JOURNAL",
@@ -42,6 +44,8 @@ FAILURES = web.AppKey("failures", list[BaseException])
 LIMITER: web.AppKey[RateLimiter | None] = web.AppKey("limiter")
 FAULTS = web.AppKey("faults", FaultBook)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)
+# Applies the timed transitions (and so sends their webhooks) when they fall due.
+DUE_TIMER = web.AppKey("due_timer", DueTimer)
 # How the panel waits (delay faults, webhook backoff): asyncio.sleep, replaceable in tests.
 SLEEP: web.AppKey[Sleep] = web.AppKey("sleep")
 # Seconds a request body may take to arrive in full (params.READ_TIMEOUT unless a test says).

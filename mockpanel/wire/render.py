@@ -80,8 +80,10 @@ class _Params(dict[str, object]):
 
 
 def error_message(profile: Profile, error: DomainError) -> str:
-    """The profile's wording of ``error``, its template filled with the error's parameters."""
-    return profile.errors[error.code].message.format_map(_Params(error.params))
+    """The profile's wording of ``error``, its template (which may depend on the status of
+    the order the error is about) filled with the error's parameters."""
+    params = error.params
+    return profile.errors[error.code].template(params).format_map(_Params(params))
 
 
 def error_reply(profile: Profile, error: DomainError, hint: str | None = None) -> Reply:

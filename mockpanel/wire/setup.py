@@ -6,17 +6,25 @@ lives here, once.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mockpanel.config import MockConfig
 from mockpanel.profiles import Profile
 from mockpanel.state import ManualClock, PanelState, RealClock, StateConfig, default_catalog
 from mockpanel.state.catalog import chargeable_catalog
+from mockpanel.state.orders import CANONICAL_ORDER_STATUSES
 
 __all__ = ["new_state", "open_tenants", "state_config"]
 
 
 def state_config(profile: Profile, config: MockConfig) -> StateConfig:
     """The state a profile implies: its service types, money places, ids, currency, cancels."""
-    offered = (s for s in default_catalog() if s.type in profile.services.types)
+    listing = profile.services
+    offered = (
+        s if listing.takes_dripfeed else replace(s, dripfeed=False)
+        for s in default_catalog(listing.forms)
+        if s.type in listing.types
+    )
     catalog = chargeable_catalog(offered, profile.money_places)
     return StateConfig(
         catalog=catalog,
@@ -26,6 +34,8 @@ def state_config(profile: Profile, config: MockConfig) -> StateConfig:
         timings=config.timings,
         cancellable=profile.cancellable,
         default_currency=profile.currency,
+        # A non-canonical status (Done, Failed) exists where the dialect spells it.
+        order_statuses=CANONICAL_ORDER_STATUSES | frozenset(profile.order_words),
     )
 
 

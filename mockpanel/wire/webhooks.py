@@ -7,7 +7,9 @@ event loop. One worker task, started and stopped by the app's ``cleanup_ctx``, d
 queue in order (a receiver sees an order's changes in the order they happened) through an
 aiohttp ``ClientSession``: a 2xx answer is delivered; anything else, a refused connection or a
 timeout is retried after ``backoff``, ``2 * backoff``, ``4 * backoff``... seconds, up to
-``attempts`` tries in all. Every attempt is recorded in the journal.
+``attempts`` tries in all. Every attempt is recorded in the journal. Timed changes are applied
+when they fall due (:mod:`mockpanel.wire.timer`), so their webhooks leave then, not with the
+next request.
 
 Where a change goes: the tenant's own URL (``PUT /_mock/tenants/<id>/webhook``; ``null``
 switches its webhooks off), else the panel's ``--webhook-url``, else nowhere. Changes that

@@ -28,14 +28,14 @@ def _each(reason: str, *clauses: str) -> tuple[tuple[str, str], ...]:
 _NO_CATALOGUE = _each(
     "N/A: the driver reads services from a JSON list only, finds no Default service and "
     "reports every test that orders as 'feature not offered' (not blocked by SVC-001)",
-    "AUTH-004", "SVC-008", "ADD-001", "ADD-002", "ADD-003", "ADD-004", "ADD-005", "ADD-006",
-    "ADD-007", "ADD-008", "MONEY-001", "MONEY-002", "MONEY-003", "MONEY-004", "MONEY-005",
-    "MONEY-006", "MONEY-007", "MONEY-009", "MONEY-010", "DRIP-001", "DRIP-002", "DRIP-003",
-    "DRIP-004", "DRIP-005", "STATUS-001", "STATUS-008", "STATUS-009", "MSTATUS-002",
+    "AUTH-004", "SVC-008", "SVC-010", "ADD-001", "ADD-002", "ADD-003", "ADD-004", "ADD-005",
+    "ADD-006", "ADD-007", "ADD-008", "MONEY-001", "MONEY-002", "MONEY-003", "MONEY-004",
+    "MONEY-005", "MONEY-006", "MONEY-007", "MONEY-009", "MONEY-010", "DRIP-001", "DRIP-002",
+    "DRIP-003", "DRIP-004", "DRIP-005", "STATUS-001", "STATUS-008", "STATUS-009", "MSTATUS-002",
     "MSTATUS-003", "BATCH-006", "CANCEL-003", "CANCEL-004", "CANCEL-007", "CANCEL-008",
     "REFILL-001", "REFILL-002", "REFILL-003", "REFILL-005", "REFILL-006", "RSTATUS-001",
-    "RSTATUS-004", "ISO-001", "ISO-002", "ISO-003", "ISO-004", "ISO-005", "ROBUST-009",
-    "LIFE-001", "LIFE-002", "LIFE-004",
+    "RSTATUS-004", "ISO-001", "ISO-002", "ISO-003", "ISO-004", "ISO-005", "ROBUST-009", "LIFE-001",
+    "LIFE-002", "LIFE-004",
 )
 
 # The driver reads every balance through the same answer: each test that measures money (or

@@ -59,3 +59,31 @@ def test_bad_arguments_are_refused(args: list[str], status: int, message: str) -
     assert job.returncode == status
     assert message in job.stderr
     assert "API v2 conformance" not in job.stdout
+
+
+def test_the_programme_certifies_signs_verifies_and_writes_matrix_and_badges(
+    tmp_path: Path,
+) -> None:
+    """``ci/main.sh --programme`` (issue 20's "done when"): the reference certificate signed
+    and verified offline (a tampered copy refused), two more profiles certified, their matrix
+    and a badge each written; the private key is not left behind."""
+    env = {k: v for k, v in os.environ.items() if k not in {spec.env for spec in OPTIONS}}
+    out = tmp_path / "programme"
+    env.update(PROGRAMME_DIR=str(out), PROGRAMME_PROFILES="smmhub extended")
+    job = subprocess.run(["bash", str(MAIN_SH), "--programme"], capture_output=True, text=True,
+                         env=env, timeout=900, check=False)
+    output = job.stdout + job.stderr
+    assert job.returncode == 0, output[-4000:]
+    assert "a tampered copy is refused" in job.stdout
+    assert SECRET_SHAPE.search(output) is None, "a key or the control token was printed"
+    signature = json.loads((out / "reference" / "report.json.sig").read_text(encoding="utf-8"))
+    assert signature["algorithm"] == "ed25519"
+    assert (out / "signer.pub").read_text(encoding="utf-8").startswith("-----BEGIN PUBLIC KEY")
+    assert not list(out.rglob("*.key")), "the private key was left in the output"
+    matrix = (out / "matrix.html").read_text(encoding="utf-8")
+    for profile in ("reference", "smmhub", "extended"):
+        assert profile in matrix
+        badge = (out / profile / "badge.svg").read_text(encoding="utf-8")
+        assert "<svg" in badge
+        assert "certified" in badge
+    assert "| Standing |" in (out / "matrix.md").read_text(encoding="utf-8")

@@ -149,6 +149,7 @@ def test_snapshot_is_json_ready_and_has_no_keys(panel: PanelState) -> None:
     assert data["tenants"][0] == {
         "id": "t1",
         "currency": "USD",
+        "suspended": False,
         "balance": "2.10000",
         "opening_balance": "3.00000",
         "debited": "0.90000",

@@ -1,0 +1,1 @@
+"""The shipped client suite: one test per (profile, scenario), collected by the plugin."""

@@ -1,0 +1,1 @@
+"""The seed documents' examples, transcribed and replayed against their profiles."""
