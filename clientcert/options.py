@@ -1,9 +1,8 @@
 """The client suite's options in three spellings (CLI flag, environment variable, ini
-option), resolved CLI > environment > ini, in the style of the harness's own options."""
+option), resolved CLI > environment > ini by the harness's own option machinery."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,20 +13,9 @@ from clientcert.bench import PROFILE_NAMES
 from clientcert.certify import DEFAULT_TIMEOUT
 from clientcert.loading import AdapterSpecError, load_factory
 from clientcert.protocol import AdapterFactory
+from harness.run.options import OptionSpec, Raw, read_options, register_options
 
 __all__ = ["OPTIONS", "ClientConfig", "OptionSpec", "add_options", "resolve"]
-
-
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
-    dest: str
-    flag: str
-    env: str
-    help: str
-
-    @property
-    def ini(self) -> str:
-        return self.dest
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -54,44 +42,38 @@ class ClientConfig:
 
 
 def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("clientcert", "SMM client library conformance")
-    for spec in OPTIONS:
-        group.addoption(spec.flag, dest=spec.dest, default=None,
-                        help=f"{spec.help} [env {spec.env}, ini {spec.ini}]")
-        parser.addini(spec.ini, spec.help, default=None)
+    register_options(parser, OPTIONS, "clientcert", "SMM client library conformance")
 
 
-def _pick(config: pytest.Config, spec: OptionSpec, env: Mapping[str, str]) -> tuple[str, str]:
-    for value, origin in ((config.getoption(spec.dest), spec.flag),
-                          (env.get(spec.env), f"environment variable {spec.env}"),
-                          (config.getini(spec.ini), f"ini option {spec.ini}")):
-        if value not in (None, ""):
-            return str(value), origin
-    return "", ""
+def _given(picked: Mapping[str, Raw], dest: str) -> tuple[str, str]:
+    """An option's text and where it was given; empty strings when it was not."""
+    raw = picked.get(dest)
+    return ("", "") if raw is None else (str(raw.value), raw.origin)
 
 
 def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> ClientConfig | None:
     """The run's settings, or ``None`` when no adapter is named (the suite stays inert)."""
-    env = os.environ if environ is None else environ
-    spec, origin = _pick(config, OPTIONS[0], env)
-    if not spec:
+    picked = read_options(config, OPTIONS, environ)
+    adapter = picked.get("client_adapter")
+    if adapter is None:
         return None
+    spec, origin = str(adapter.value), adapter.origin
     try:
         factory = load_factory(spec)
     except AdapterSpecError as error:
         raise pytest.UsageError(f"{origin}: {error}") from None
-    raw, origin = _pick(config, OPTIONS[1], env)
+    raw, origin = _given(picked, "client_profiles")
     profiles = tuple(p.strip() for p in raw.split(",") if p.strip()) or PROFILE_NAMES
     unknown = [p for p in profiles if p not in PROFILE_NAMES]
     if unknown:
         raise pytest.UsageError(f"{origin}: unknown profile(s) {', '.join(unknown)}; known: "
                                 f"{', '.join(PROFILE_NAMES)}")
-    raw, origin = _pick(config, OPTIONS[2], env)
+    raw, origin = _given(picked, "client_timeout")
     try:
         timeout = float(raw) if raw else DEFAULT_TIMEOUT
     except ValueError:
         raise pytest.UsageError(f"{origin}: expected seconds (got {raw!r})") from None
     if not 0 < timeout <= 10:
         raise pytest.UsageError(f"{origin}: the timeout must be in (0, 10] seconds")
-    raw, _ = _pick(config, OPTIONS[3], env)
+    raw, _ = _given(picked, "client_report")
     return ClientConfig(spec, factory, profiles, timeout, Path(raw) if raw else None)

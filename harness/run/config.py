@@ -1,9 +1,9 @@
 """The harness options: CLI flags, ini twins and environment variables, resolved once into a
 frozen :class:`PanelConfig`.
 
-Precedence is CLI > environment > ini > default, decided in one place (:func:`resolve_values`),
-and every validation message names where the bad value came from. Secret values (keys, the
-control token) are never repeated in a message.
+Precedence is CLI > environment > ini > default, decided in one place for every plugin of the
+project (:func:`harness.run.options.pick_values`), and every validation message names where the
+bad value came from. Secret values (keys, the control token) are never repeated in a message.
 
 What can be checked without the panel is checked here, so that a mistake stops the run before
 its first request: a key or token too short to redact safely, a ``--panel-profile`` that names
@@ -18,7 +18,6 @@ import difflib
 import fnmatch
 import ipaddress
 import math
-import os
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -34,6 +33,7 @@ import pytest
 from harness import contract
 from harness.base.redaction import MIN_SECRET_LENGTH, Secret, display_url
 from harness.contract.dialects import load_dialects
+from harness.run.options import OptionSpec, Raw, pick_values, read_options, register_options
 
 __all__ = [
     "OPTIONS",
@@ -64,21 +64,6 @@ DEFAULT_MAX_RETRY_AFTER = 300.0
 # politeness would only slow the run down, so its default limit is effectively none.
 LOOPBACK_REQUEST_RATE = 1000.0
 _CLAUSE_PATTERN = re.compile(r"[A-Z*?\[][A-Z0-9*?\[\]!-]*")
-
-
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
-    """One option in its three spellings; ``multiple`` options collect a list."""
-
-    dest: str
-    flag: str
-    env: str
-    help: str
-    multiple: bool = False
-
-    @property
-    def ini(self) -> str:
-        return self.dest
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -200,15 +185,7 @@ class PanelConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# Where a raw value came from, and the one function that applies precedence.
-
-
-@dataclass(frozen=True, slots=True)
-class Raw:
-    """A raw option value and a description of its origin, for error messages."""
-
-    value: str | list[str]
-    origin: str
+# The harness options' raw values, by the project's one precedence rule (harness.run.options).
 
 
 def resolve_values(
@@ -216,22 +193,9 @@ def resolve_values(
     env: Mapping[str, str],
     ini: Mapping[str, str | list[str] | None],
 ) -> dict[str, Raw]:
-    """Pick each option's raw value by precedence CLI > environment > ini; absent ones are left
-    out (their defaults apply). Empty strings count as absent, so ``PANEL_KEY=`` unsets a key.
-    """
-    picked: dict[str, Raw] = {}
-    for spec in OPTIONS:
-        candidates: tuple[tuple[str | list[str] | None, str], ...] = (
-            (cli.get(spec.dest), spec.flag),
-            (env.get(spec.env), f"environment variable {spec.env}"),
-            (ini.get(spec.ini), f"ini option {spec.ini}"),
-        )
-        for value, origin in candidates:
-            if value is None or value == "" or value == []:
-                continue
-            picked[spec.dest] = Raw(value, origin)
-            break
-    return picked
+    """The harness options' raw values by precedence CLI > environment > ini (absent ones left
+    out; an empty string counts as absent, so ``PANEL_KEY=`` unsets a key)."""
+    return pick_values(OPTIONS, cli, env, ini)
 
 
 def _fail(raw: Raw, message: str, *, secret: bool = False) -> pytest.UsageError:
@@ -492,22 +456,10 @@ def _fail_on(raw: Raw) -> FailOn:
 
 def add_options(parser: pytest.Parser) -> None:
     """Register every option as a CLI flag and an ini twin (``None`` default = not given)."""
-    group = parser.getgroup("smm-harness", "SMM panel API v2 conformance harness")
-    for spec in OPTIONS:
-        env_help = f"{spec.help} [env {spec.env}, ini {spec.ini}]"
-        if spec.multiple:
-            group.addoption(spec.flag, dest=spec.dest, action="append", default=None,
-                            metavar="ID", help=env_help)
-            parser.addini(spec.ini, spec.help, type="args", default=None)
-        else:
-            group.addoption(spec.flag, dest=spec.dest, default=None, help=env_help)
-            parser.addini(spec.ini, spec.help, default=None)
+    register_options(parser, OPTIONS, "smm-harness", "SMM panel API v2 conformance harness")
 
 
 def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> PanelConfig | None:
     """Read the three sources from pytest and the environment, then :func:`build`."""
-    cli = {spec.dest: config.getoption(spec.dest) for spec in OPTIONS}
-    ini = {spec.ini: config.getini(spec.ini) for spec in OPTIONS}
-    env = dict(os.environ if environ is None else environ)
     # A fresh seed per run unless one is given; printed in the header so the run can be replayed.
-    return build(resolve_values(cli, env, ini), default_seed=random.randrange(1, 2**31))
+    return build(read_options(config, OPTIONS, environ), default_seed=random.randrange(1, 2**31))
