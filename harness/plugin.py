@@ -40,6 +40,7 @@ from harness.reporting.allure import AllureBridge, allure_active
 from harness.reporting.allure_environment import write_environment
 from harness.reporting.baseline import BaselinePlugin
 from harness.reporting.certificate import CertificatePlugin
+from harness.reporting.har import HarRecorder
 from harness.reporting.scope import scope_of
 from harness.reporting.terminal import (
     certified,
@@ -128,6 +129,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Checked writable now, written at sessionfinish (by the controller alone under xdist).
     if panel_config.report_dir is not None and not _is_worker(run):
         config.pluginmanager.register(CertificatePlugin(run, panel_config.report_dir))
+    # Every process records its exchanges; the one that reports writes the file at the end.
+    if panel_config.record is not None:
+        config.pluginmanager.register(
+            HarRecorder(run, panel_config.record, worker=_is_worker(run)), HarRecorder.NAME
+        )
     if allure_active(config):
         in_force = [w for w in loaded[0] if w.in_force(loaded[1])]
         config.pluginmanager.register(AllureBridge(run, waivers=in_force), "smm_harness_allure")

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import suppress
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from secrets import token_hex
 from typing import TextIO
 
@@ -24,6 +25,8 @@ from mockpanel.profiles import PROFILES, RateLimit, get_profile
 from mockpanel.server import API_PATH, CONTROL_PATH, serve_forever
 from mockpanel.state import StoreError
 from mockpanel.wire.ratelimit import limit_for
+from mockpanel.wire.recorder import empty_recording
+from smmhar import write_atomic
 
 __all__ = ["DEMO_BALANCE", "build_parser", "main", "parse_key", "parse_rate_limit"]
 
@@ -167,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
         "tenants may set their own through the control API",
     )
 
+    serve.add_argument(
+        "--record",
+        default=None,
+        metavar="FILE",
+        help="record every API request and the mock's answer in FILE as HAR 1.2 (open it in a "
+        "browser's developer tools), API keys redacted; rewritten at most once a second and at "
+        "shutdown, so a killed server leaves a readable file",
+    )
+
     # Errors found after parsing are reported against `serve`, with its usage line.
     serve.set_defaults(command_parser=serve)
 
@@ -191,6 +203,7 @@ def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
             state_file=args.state,
             rate_limit="profile" if args.rate_limit is None else args.rate_limit,
             webhook_url=args.webhook_url,
+            record=args.record,
         )
     except ValueError as exc:  # MockConfig's messages never repeat a key or the token
         args.command_parser.error(str(exc))
@@ -218,6 +231,8 @@ def _announce(config: MockConfig, base_url: str, invented: bool, out: TextIO) ->
     per = "per key" if limit is None or limit.scope == "key" else "per client address"
     lines.append(f"  rate limit:  {'none' if limit is None else f'{limit.per_minute}/min {per}'}")
     lines.append(f"  state:       {config.state_file or 'in memory'}")
+    if config.record is not None:
+        lines.append(f"  recording:   {config.record} (HAR 1.2, keys redacted)")
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), file=out, flush=True)
 
@@ -242,6 +257,13 @@ async def _serve_until_signalled(
 
 def _serve(args: argparse.Namespace) -> int:
     config, invented = _config(args)
+    if config.record is not None:
+        try:  # an unwritable path is said now, not as a failure to listen
+            write_atomic(Path(config.record), empty_recording())
+        except OSError as exc:
+            print(f"mockpanel: cannot write --record {config.record}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 1
     try:
         asyncio.run(_serve_until_signalled(config, args.host, args.port, invented, sys.stdout))
     except KeyboardInterrupt:

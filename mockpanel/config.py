@@ -90,6 +90,9 @@ class MockConfig:
     webhook_attempts: int = 5
     webhook_backoff: float = 1.0
     webhook_timeout: float = 10.0
+    # HAR 1.2 file recording every API request and its answer (None: no recording), for an
+    # SDK author debugging their client; API keys never reach it (mockpanel.wire.recorder).
+    record: str | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -131,6 +134,10 @@ class MockConfig:
             isinstance(self.state_file, str) and self.state_file.strip()
         ):
             raise ValueError("state_file must be a non-empty path")
+        if self.record is not None and not (
+            isinstance(self.record, str) and self.record.strip() and "\0" not in self.record
+        ):
+            raise ValueError("record must be a non-empty file path")
         if not isinstance(self.rate_limit, RateLimit) and self.rate_limit not in ("profile", "off"):
             raise ValueError(
                 f"rate_limit must be a RateLimit, 'profile' or 'off', got {self.rate_limit!r}"
@@ -170,5 +177,5 @@ class MockConfig:
             f"control_token={token}, clock={self.clock!r}, seed={self.seed}, "
             f"journal_size={self.journal_size}, max_body_bytes={self.max_body_bytes}, "
             f"timings={self.timings!r}, rate_limit={self.rate_limit!r}, "
-            f"webhook_url={hook!r})"
+            f"webhook_url={hook!r}, record={self.record!r})"
         )

@@ -75,7 +75,11 @@ class Exchange:
     json_error: str | None
     transport_error: str | None
     elapsed: float
+    """Seconds from sending the (last) request to having its answer, on the run's clock."""
     retries: int = 0
+    started_at: float | None = None
+    """Wall-clock time (seconds since the epoch) the answered request was sent, for
+    recordings (``--panel-record``); ``None`` for an exchange made up by hand."""
 
     @property
     def form(self) -> str | None:

@@ -103,6 +103,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("panel_report", "--panel-report", "PANEL_REPORT",
                "directory for the publishable certificate: report.json, report.md and a "
                "standalone report.html (created if absent)."),
+    OptionSpec("panel_record", "--panel-record", "PANEL_RECORD",
+               "write every exchange of the run to this file as HAR 1.2 (the format of "
+               "browsers' developer tools), keys and the control token redacted, with each "
+               "request's timing; written once, at the end of the run."),
     OptionSpec("panel_waivers", "--panel-waivers", "PANEL_WAIVERS",
                "YAML file of expected failures (clause, reason, expires; schema "
                "schemas/waivers.schema.json): a waived FAIL is reported WAIVED and does not "
@@ -167,6 +171,7 @@ class PanelConfig:
     sign_key: Path | None = None  # read at configure time by harness.reporting.certificate
     baseline: Path | None = None  # read at configure time by harness.reporting.baseline
     fail_on: FailOn = FailOn.MUST
+    record: Path | None = None  # the HAR file of --panel-record (harness.reporting.har)
 
     @property
     def mode(self) -> Mode:
@@ -412,6 +417,7 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
     if sign_key is not None and report_dir is None:
         raise pytest.UsageError(f"{picked['panel_sign_key'].origin}: signs the certificate "
                                 "--panel-report writes: give --panel-report DIR too")
+    record = (_record_path(picked["panel_record"]) if "panel_record" in picked else None)
     baseline = (_path(picked["panel_baseline"], "a report.json path")
                 if "panel_baseline" in picked else None)
     fail_on = _fail_on(picked["panel_fail_on"]) if "panel_fail_on" in picked else FailOn.MUST
@@ -439,7 +445,17 @@ def build(picked: Mapping[str, Raw], *, default_seed: int) -> PanelConfig | None
         sign_key=sign_key,
         baseline=baseline,
         fail_on=fail_on,
+        record=record,
     )
+
+
+def _record_path(raw: Raw) -> Path:
+    """The HAR file to write: a file path (its folder is made at the end if missing)."""
+    path = _path(raw, "a file path for the HAR recording, such as run.har").absolute()
+    if path.is_dir():
+        raise _fail(raw, "is a directory; expected a file path for the HAR recording, "
+                         "such as run.har")
+    return path
 
 
 def _fail_on(raw: Raw) -> FailOn:

@@ -45,6 +45,7 @@ from harness.wire.limiter import Limiter
 from harness.wire.pacing import Pacer, RetryPolicy, retry_after_seconds
 
 __all__ = [
+    "BASE_HEADERS",
     "Call",
     "HttpTransport",
     "PanelClient",
@@ -55,6 +56,10 @@ __all__ = [
 ]
 
 _USER_AGENT = f"smm-conformance-harness/{__version__}"
+#: The headers every request carries (plus its Content-Type); recordings list them too.
+BASE_HEADERS: tuple[tuple[str, str], ...] = (
+    ("User-Agent", _USER_AGENT), ("Accept", "application/json"), ("Connection", "close"),
+)
 _MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _PREVIEW_CHARS = 4000
 
@@ -337,7 +342,7 @@ class PanelClient:
         polite: bool,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Exchange:
-        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json", "Connection": "close"}
+        headers = dict(BASE_HEADERS)
         if ctype is not None:
             headers["Content-Type"] = ctype
         if extra_headers:
@@ -350,10 +355,12 @@ class PanelClient:
             if polite:
                 self.pacer.before(retry=retries > 0)
             started = self._clock()
+            sent_at = time.time()  # for recordings: when, on the calendar, it left
             try:
                 raw = self.transport.send(method, target, headers, body)
             except TransportError as exc:
-                return self._record(request, None, self._clock() - started, str(exc), retries)
+                return self._record(request, None, self._clock() - started, str(exc), retries,
+                                    sent_at)
             elapsed = self._clock() - started
             self.pacer.after(raw.status, raw.headers, honoured=honour, paced=polite,
                              first=retries == 0, subject=request.key)
@@ -377,7 +384,7 @@ class PanelClient:
                     retries += 1
                     named += 1 if told else 0
                     continue
-            return self._record(request, raw, elapsed, None, retries)
+            return self._record(request, raw, elapsed, None, retries, sent_at)
 
     def _pause(self, seconds: float, what: str, *, since: float, deadline: float) -> None:
         if self.progress is None:
@@ -392,11 +399,13 @@ class PanelClient:
         elapsed: float,
         transport_error: str | None,
         retries: int,
+        sent_at: float | None = None,
     ) -> Exchange:
         if raw is None:
             exchange = Exchange(
                 self._seq.next(), self.display_url, request, None, (), "", None,
                 "no response", self.secrets.scrub(transport_error or ""), elapsed, retries,
+                sent_at,
             )
         else:
             text = self.secrets.scrub(_decode(raw))
@@ -406,7 +415,7 @@ class PanelClient:
             headers = tuple((k, self.secrets.scrub(v)) for k, v in raw.headers)
             exchange = Exchange(
                 self._seq.next(), self.display_url, request, raw.status, headers, text, value,
-                error, None, elapsed, retries,
+                error, None, elapsed, retries, sent_at,
             )
         for observer in self.observers:
             observer(exchange)

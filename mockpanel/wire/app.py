@@ -11,6 +11,7 @@ else that goes wrong is a mock bug, answered as a JSON 500 that is journaled and
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from aiohttp import web
 
@@ -38,6 +39,7 @@ from mockpanel.wire.keys import (
     WEBHOOKS,
 )
 from mockpanel.wire.ratelimit import RateLimiter, limit_for
+from mockpanel.wire.recorder import TrafficRecorder
 from mockpanel.wire.safety import safe, unrouted
 from mockpanel.wire.setup import new_state, state_config
 from mockpanel.wire.timer import DueTimer
@@ -85,6 +87,15 @@ def create_app(
     app[FAULTS] = FaultBook()
     app[SLEEP] = asyncio.sleep
     app[BODY_TIMEOUT] = READ_TIMEOUT
+    if config.record is not None:
+        # --record: the one middleware, present only when asked for (mockpanel.wire.recorder).
+        recorder = TrafficRecorder(
+            Path(config.record),
+            secrets=[key for key, _ in config.keys] + [config.control_token or ""],
+            max_body_bytes=config.max_body_bytes,
+        )
+        app.middlewares.append(recorder.middleware())
+        app.cleanup_ctx.append(recorder.running)
     app[WEBHOOKS] = WebhookSender(
         profile=profile,
         journal=app[JOURNAL],
