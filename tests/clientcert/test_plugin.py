@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from harness import contract
+
 
 def test_reference_client_is_certified_with_reports(pytester: pytest.Pytester) -> None:
     report = pytester.path / "cert"
@@ -22,6 +24,8 @@ def test_reference_client_is_certified_with_reports(pytester: pytest.Pytester) -
     record = json.loads((report / "report.json").read_text())
     assert record["certified"] is True
     assert len(record["clauses"]) == 15
+    # The contract's one hash (it covers client_clauses.yaml), so diff/verify can compare it.
+    assert record["contract"]["hash"] == contract.contract_hash()
     assert (report / "report.html").exists()
     assert (report / "report.md").exists()
     assert "test_client[reference-money]" in (pytester.path / "junit.xml").read_text()
