@@ -1,4 +1,6 @@
-"""The ``mockpanel`` command: ``serve`` the mock on a socket, or list the ``profiles``.
+"""The ``mockpanel`` command: ``serve`` the mock on a socket, or work with ``profiles``: list
+them, ``show`` one as a file to edit, ``infer`` one from a HAR recording, ``diff`` two by the
+shapes of their answers.
 
 Bare ``mockpanel`` is ``mockpanel serve`` with every default: the reference profile on
 127.0.0.1:8080 with one invented demo key. That key is printed once, because the user asked the
@@ -17,16 +19,26 @@ from contextlib import suppress
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from secrets import token_hex
-from typing import TextIO
+from typing import Any, NoReturn, TextIO
 
 from mockpanel import __version__
 from mockpanel.config import MockConfig
-from mockpanel.profiles import PROFILES, RateLimit, get_profile
+from mockpanel.profiles import (
+    BUILTIN_NAMES,
+    PROFILES,
+    Profile,
+    ProfileFileError,
+    RateLimit,
+    load_profile_file,
+    load_profile_text,
+)
+from mockpanel.profiles.files import builtin_text
+from mockpanel.profiles.writing import profile_yaml
 from mockpanel.server import API_PATH, CONTROL_PATH, serve_forever
 from mockpanel.state import StoreError
 from mockpanel.wire.ratelimit import limit_for
 from mockpanel.wire.recorder import empty_recording
-from smmhar import write_atomic
+from smmhar import write_atomic, write_text_atomic
 
 __all__ = ["DEMO_BALANCE", "build_parser", "main", "parse_key", "parse_rate_limit"]
 
@@ -102,11 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=_DEFAULT_PORT,
         help=f"TCP port; 0 picks a free one (default {_DEFAULT_PORT})",
     )
-    serve.add_argument(
+    dialect = serve.add_mutually_exclusive_group()
+    dialect.add_argument(
         "--profile",
         choices=sorted(PROFILES),
         default="reference",
-        help="vendor dialect to emulate (see `mockpanel profiles`; default reference)",
+        help="built-in vendor dialect to emulate (see `mockpanel profiles`; default reference)",
+    )
+    dialect.add_argument(
+        "--profile-file",
+        default=None,
+        metavar="FILE",
+        help="emulate the dialect in this profile file (YAML; start from `mockpanel profiles "
+        "show NAME` or `mockpanel profiles infer run.har`)",
     )
     serve.add_argument(
         "--key",
@@ -182,8 +202,59 @@ def build_parser() -> argparse.ArgumentParser:
     # Errors found after parsing are reported against `serve`, with its usage line.
     serve.set_defaults(command_parser=serve)
 
-    commands.add_parser("profiles", help="list the vendor profiles, one line each")
+    _profiles_parser(commands)
     return parser
+
+
+def _profiles_parser(commands: Any) -> None:
+    profiles = commands.add_parser(
+        "profiles",
+        help="list the built-in profiles; show, infer or diff profiles",
+        description="Without a subcommand: list the built-in profiles, one line each.",
+    )
+    sub = profiles.add_subparsers(dest="profiles_command", metavar="SUBCOMMAND")
+    show = sub.add_parser(
+        "show",
+        help="print a built-in profile as a file to copy and edit",
+        description="Print the built-in profile NAME as a self-contained profile file, every "
+        "setting shown (save it, edit it, serve it with --profile-file).",
+    )
+    show.add_argument("name", choices=BUILTIN_NAMES, metavar="NAME")
+    show.add_argument(
+        "--as-shipped",
+        action="store_true",
+        help="print the shipped file as written: only what differs from the profile it "
+        "extends, with the comments that say why",
+    )
+    infer = sub.add_parser(
+        "infer",
+        help="write a profile inferred from a HAR recording",
+        description="Read a HAR 1.2 recording (pytest --panel-record, mockpanel serve --record, "
+        "or a browser's or proxy's export) and write the profile it shows; what the "
+        "recording did not show keeps the reference's value and is listed under not_observed.",
+    )
+    infer.add_argument("recording", metavar="RECORDING.har")
+    infer.add_argument("-o", "--output", required=True, metavar="FILE",
+                       help="the profile file to write (YAML)")
+    infer.add_argument("--name", default=None,
+                       help="the profile's name (default: the output file's name)")
+    diff = sub.add_parser(
+        "diff",
+        help="compare two profiles by the answers they give to a fixed script of requests",
+        description="Serve A and B in process, send both the same script of requests (every "
+        "action, every error kind) and print where their answers differ in shape, field type, "
+        "error wording or HTTP status. Exit status 0: the same; 1: they differ.",
+    )
+    diff.add_argument("a", metavar="A", help="a built-in profile's name or a profile file")
+    diff.add_argument("b", metavar="B", help="a built-in profile's name or a profile file")
+    diff.add_argument(
+        "--harness-steps",
+        action="store_true",
+        help="compare only the steps a harness run takes too (what a profile inferred from a "
+        "harness recording can know): leaves out account suspension, the mock's magic-link "
+        "outcomes, an order caught In progress, a rejected refill and other endpoint paths",
+    )
+    profiles.set_defaults(command_parser=profiles)
 
 
 def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
@@ -193,8 +264,11 @@ def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
     if invented:
         keys = [(token_hex(16), DEMO_BALANCE)]
     try:
+        profile: str | Profile = args.profile
+        if args.profile_file is not None:
+            profile = load_profile_file(args.profile_file)
         config = MockConfig(
-            profile=args.profile,
+            profile=profile,
             keys=tuple(keys),
             control_token=args.control_token,
             clock=args.clock,
@@ -205,13 +279,15 @@ def _config(args: argparse.Namespace) -> tuple[MockConfig, bool]:
             webhook_url=args.webhook_url,
             record=args.record,
         )
+    except ProfileFileError as exc:
+        _fail(f"--profile-file {exc}")
     except ValueError as exc:  # MockConfig's messages never repeat a key or the token
         args.command_parser.error(str(exc))
     return config, invented
 
 
 def _announce(config: MockConfig, base_url: str, invented: bool, out: TextIO) -> None:
-    profile = get_profile(config.profile)
+    profile = config.dialect
     if config.control_token is None:
         control = "off (pass --control-token TOKEN to enable it)"
     else:
@@ -278,10 +354,75 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _profiles() -> int:
+def _fail(message: str) -> NoReturn:
+    print(f"mockpanel: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    command = args.profiles_command
+    if command == "show":
+        return _show(args.name, as_shipped=args.as_shipped)
+    if command == "infer":
+        return _infer(args.recording, args.output, args.name)
+    if command == "diff":
+        from mockpanel.emulate.shapes import diff_command  # serves both: imports aiohttp
+
+        a, b = _profile_arg(args.a), _profile_arg(args.b)
+        return diff_command(a, b, args.a, args.b, sys.stdout, harness_steps=args.harness_steps)
     width = max(len(name) for name in PROFILES)
     for name in sorted(PROFILES):
         print(f"{name:<{width}}  {PROFILES[name].summary}")
+    return 0
+
+
+def _show(name: str, *, as_shipped: bool) -> int:
+    if as_shipped:
+        sys.stdout.write(builtin_text(name))
+        return 0
+    header = (
+        f"The built-in profile {name!r}, every setting shown (mockpanel profiles show {name}).\n"
+        "Edit it and serve it: mockpanel serve --profile-file FILE. A file may instead start\n"
+        f"with 'extends: {name}' and give only what differs."
+    )
+    sys.stdout.write(profile_yaml(PROFILES[name], header=header))
+    return 0
+
+
+def _profile_arg(text: str) -> Profile:
+    """A built-in profile's name, or a profile file's path."""
+    if text in PROFILES:
+        return PROFILES[text]
+    if not Path(text).exists():
+        _fail(f"{text!r} is neither a built-in profile ({', '.join(BUILTIN_NAMES)}) nor a file")
+    try:
+        return load_profile_file(text)
+    except ProfileFileError as exc:
+        _fail(str(exc))
+
+
+def _infer(recording: str, output: str, name: str | None) -> int:
+    from mockpanel.emulate.infer import InferenceError, infer, inference_yaml, read_recording
+
+    target = Path(output)
+    chosen = name or target.stem
+    try:
+        inference = infer(read_recording(recording), name=chosen)
+        text = inference_yaml(inference, source_label=Path(recording).name)
+        load_profile_text(text, str(target), base=target.parent)  # what is written must serve
+    except InferenceError as exc:
+        _fail(str(exc))
+    except ProfileFileError as exc:  # an inference bug, said as one line
+        _fail(f"the profile inferred from {recording} does not load: {exc}")
+    try:
+        write_text_atomic(target, text)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    print(
+        f"mockpanel: wrote {output}: profile {chosen!r} from {inference.exchanges} API "
+        f"exchanges; {len(inference.not_observed)} setting(s) not observed keep the "
+        "reference's value (listed under not_observed)"
+    )
     return 0
 
 
@@ -290,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "profiles":
-        return _profiles()
+        return _profiles(args)
     if args.command is None:
         # Bare `mockpanel`: serve with every default.
         args = parser.parse_args(["serve"])

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Literal
 from urllib.parse import urlsplit
 
-from mockpanel.profiles import PROFILES, RateLimit
+from mockpanel.profiles import PROFILES, Profile, RateLimit
 from mockpanel.state import LifecycleTimings
 
 __all__ = ["MockConfig", "webhook_url_problem"]
@@ -74,7 +74,8 @@ class MockConfig:
     ``webhook_backoff`` seconds before the first retry and twice as long before each next one.
     """
 
-    profile: str = "reference"
+    # A built-in profile's name, or a Profile itself (one loaded from a file: --profile-file).
+    profile: str | Profile = "reference"
     keys: tuple[tuple[str, Decimal], ...] = ()
     control_token: str | None = None
     clock: Literal["real", "manual"] = "real"
@@ -95,11 +96,11 @@ class MockConfig:
     record: str | None = None
 
     def __post_init__(self) -> None:
-        if self.profile not in PROFILES:
+        if not isinstance(self.profile, Profile) and self.profile not in PROFILES:
             raise ValueError(
                 f"unknown profile {self.profile!r}; known profiles: {', '.join(sorted(PROFILES))}"
             )
-        places = PROFILES[self.profile].money_places
+        places = self.dialect.money_places
         seen: set[str] = set()
         for position, entry in enumerate(self.keys, start=1):
             if not (isinstance(entry, tuple) and len(entry) == 2):
@@ -116,7 +117,7 @@ class MockConfig:
             if balance != balance.quantize(Decimal(1).scaleb(-places)):
                 raise ValueError(
                     f"keys[{position}]: the balance {balance} has more than the {places} "
-                    f"decimal places of profile {self.profile!r}"
+                    f"decimal places of profile {self.profile_name!r}"
                 )
         if self.control_token is not None and not _is_token_text(self.control_token):
             raise ValueError("control_token must be non-empty printable text without whitespace")
@@ -153,8 +154,8 @@ class MockConfig:
             problem = webhook_url_problem(self.webhook_url)
             if problem is not None:
                 raise ValueError(f"webhook_url {problem}")
-            if not PROFILES[self.profile].webhooks:
-                raise ValueError(f"profile {self.profile!r} does not send webhooks")
+            if not self.dialect.webhooks:
+                raise ValueError(f"profile {self.profile_name!r} does not send webhooks")
         attempts = self.webhook_attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
             raise ValueError(f"webhook_attempts must be an int in 1..20, got {attempts!r}")
@@ -168,12 +169,22 @@ class MockConfig:
                 f"got {self.webhook_timeout!r}"
             )
 
+    @property
+    def dialect(self) -> Profile:
+        """The profile itself: the built-in one named, or the one given."""
+        return self.profile if isinstance(self.profile, Profile) else PROFILES[self.profile]
+
+    @property
+    def profile_name(self) -> str:
+        """The profile's name, for messages, thread names and reprs."""
+        return self.dialect.name
+
     def __repr__(self) -> str:
         # Keys and the control token are secrets: reprs end up in logs and assertion messages.
         token = "None" if self.control_token is None else "'***'"
         hook = None if self.webhook_url is None else _url_origin(self.webhook_url) + "/..."
         return (
-            f"MockConfig(profile={self.profile!r}, keys=<{len(self.keys)} keys>, "
+            f"MockConfig(profile={self.profile_name!r}, keys=<{len(self.keys)} keys>, "
             f"control_token={token}, clock={self.clock!r}, seed={self.seed}, "
             f"journal_size={self.journal_size}, max_body_bytes={self.max_body_bytes}, "
             f"timings={self.timings!r}, rate_limit={self.rate_limit!r}, "

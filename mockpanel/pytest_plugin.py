@@ -16,7 +16,12 @@ for a fixture, so sessions that never use them pay only for this module's import
 The profile comes from, in order: indirect parametrization
 (``@pytest.mark.parametrize("mock_panel", ["smmhub"], indirect=True)``), the marker
 ``@pytest.mark.mock_profile("smmhub", balance="5.00")``, ``--mock-profile``, the ini option
-``mock_profile``, and finally ``reference``.
+``mock_profile``, and finally ``reference``. A profile file (your own provider's, from
+``mockpanel profiles infer`` or ``show``) is served the same way:
+``@pytest.mark.mock_profile(file="my-provider.yaml")`` (relative to the test file),
+``--mock-profile-file FILE`` (relative to the current directory) or the ini option
+``mock_profile_file`` (relative to the ini file); a file given so wins over a profile name given
+at the same level.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 if TYPE_CHECKING:
+    from mockpanel.profiles import Profile
     from mockpanel.server import RunningPanel
 
 __all__ = [
@@ -48,6 +55,7 @@ DEFAULT_PROFILE = "reference"
 DEFAULT_BALANCE = "100.00"
 MARKER = "mock_profile"
 _INI = "mock_profile"
+_INI_FILE = "mock_profile_file"
 _TIMEOUT_SECONDS = 10.0  # a loopback mock answers at once; this only bounds a wedged server
 
 
@@ -113,7 +121,9 @@ class MockPanelHandle:
         """
         if panel.control_token is None:
             raise ValueError("the panel has no control API (start it with a control token)")
-        return _mint(panel.base_url, panel.control_token, panel.config.profile, balance, currency)
+        return _mint(
+            panel.base_url, panel.control_token, panel.config.profile_name, balance, currency
+        )
 
     @property
     def url(self) -> str:
@@ -233,8 +243,9 @@ def _mint(
     )
 
 
-def fixture_rate_limit(profile: str) -> Literal["profile", "off"]:
-    """The rate limit a session-shared fixture server enforces for ``profile``.
+def fixture_rate_limit(profile: str | Profile) -> Literal["profile", "off"]:
+    """The rate limit a session-shared fixture server enforces for ``profile`` (a built-in's
+    name or a profile).
 
     A per-address budget would be shared by every test of the session (all come from
     127.0.0.1), carrying one test's requests into the next, so it is off; per-key budgets are
@@ -242,7 +253,7 @@ def fixture_rate_limit(profile: str) -> Literal["profile", "off"]:
     """
     from mockpanel.profiles import PROFILES
 
-    published = PROFILES.get(profile)
+    published = PROFILES.get(profile) if isinstance(profile, str) else profile
     limit = published.rate_limit if published is not None else None
     return "off" if limit is not None and limit.scope == "ip" else "profile"
 
@@ -250,30 +261,40 @@ def fixture_rate_limit(profile: str) -> Literal["profile", "off"]:
 class MockPanelServers:
     """The session's panels: one per profile, started on first use, stopped by :meth:`close`."""
 
-    def __init__(self, default_profile: str = DEFAULT_PROFILE) -> None:
+    def __init__(
+        self, default_profile: str = DEFAULT_PROFILE, default_file: Path | None = None
+    ) -> None:
         self.default_profile = default_profile
+        self.default_file = default_file
         self._control_token = secrets.token_urlsafe(24)
         self._panels: dict[str, RunningPanel] = {}
         self._stack = ExitStack()
 
-    def get(self, profile: str | None = None) -> RunningPanel:
-        """The running panel for ``profile`` (the session default when ``None``)."""
-        name = profile or self.default_profile
-        panel = self._panels.get(name)
+    def get(self, profile: str | None = None, *, file: Path | None = None) -> RunningPanel:
+        """The running panel for the built-in ``profile``, or for the profile file ``file``
+        (the session default when neither is given). A bad file raises ``ValueError`` saying
+        where and why (:class:`~mockpanel.profiles.ProfileFileError`)."""
+        if file is None and profile is None:
+            file = self.default_file
+        key = profile or self.default_profile if file is None else f"file:{file.resolve()}"
+        panel = self._panels.get(key)
         if panel is None:
             # Imported here so that merely loading the plugin never imports aiohttp.
             from mockpanel.config import MockConfig
+            from mockpanel.profiles import load_profile_file
             from mockpanel.server import run_panel
+
+            served: str | Profile = key if file is None else load_profile_file(file)
 
             # MockConfig refuses an unknown profile with a ValueError listing the known ones.
             config = MockConfig(
-                profile=name,
+                profile=served,
                 control_token=self._control_token,
                 clock="manual",
-                rate_limit=fixture_rate_limit(name),
+                rate_limit=fixture_rate_limit(served),
             )
             panel = self._stack.enter_context(run_panel(config))
-            self._panels[name] = panel
+            self._panels[key] = panel
         return panel
 
     def close(self) -> None:
@@ -296,13 +317,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="profile for mock_panel when a test names none (default: reference)",
         default=DEFAULT_PROFILE,
     )
+    group.addoption(
+        "--mock-profile-file",
+        dest="mock_profile_file",
+        default=None,
+        metavar="FILE",
+        help="a profile file (YAML) for mock_panel when a test names none; wins over "
+        "--mock-profile (default: ini mock_profile_file)",
+    )
+    parser.addini(
+        _INI_FILE,
+        help="a profile file for mock_panel when a test names none, relative to the ini file",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(name, *, balance='{DEFAULT_BALANCE}', currency=None): serve mock_panel with "
-        "this vendor profile and give its fresh tenant this balance",
+        f"{MARKER}(name=None, *, file=None, balance='{DEFAULT_BALANCE}', currency=None): serve "
+        "mock_panel with this built-in vendor profile, or the profile file `file` (relative "
+        "to the test file), and give its fresh tenant this balance",
     )
 
 
@@ -311,10 +346,26 @@ def _session_profile(config: pytest.Config) -> str:
     return str(option or config.getini(_INI) or DEFAULT_PROFILE)
 
 
+def _session_file(config: pytest.Config) -> Path | None:
+    """The session's profile file: the option (from the current directory), else the ini
+    option (from the ini file's directory); a profile name given on the command line wins
+    over the ini file."""
+    option = config.getoption("mock_profile_file")
+    if option:
+        return Path(str(option)).absolute()
+    if config.getoption("mock_profile"):
+        return None
+    ini = str(config.getini(_INI_FILE) or "")
+    if not ini:
+        return None
+    base = config.inipath.parent if config.inipath is not None else config.rootpath
+    return base / ini
+
+
 @pytest.fixture(scope="session")
 def mock_panel_server(pytestconfig: pytest.Config) -> Iterator[MockPanelServers]:
     """Session pool of running mock panels, one per profile used (manual clock)."""
-    servers = MockPanelServers(_session_profile(pytestconfig))
+    servers = MockPanelServers(_session_profile(pytestconfig), _session_file(pytestconfig))
     try:
         yield servers
     finally:
@@ -337,14 +388,21 @@ def mock_panel(
         if len(marker.args) > 1 or marker_profile is not None:
             pytest.fail(f"@pytest.mark.{MARKER} takes exactly one profile name", pytrace=False)
         marker_profile = marker.args[0]
+    marker_file = marker_kwargs.pop("file", None)
+    if marker_file is not None and marker_profile is not None:
+        pytest.fail(f"@pytest.mark.{MARKER} takes a profile name or file=, not both",
+                    pytrace=False)
     balance = marker_kwargs.pop("balance", DEFAULT_BALANCE)
     currency = marker_kwargs.pop("currency", None)
     if marker_kwargs:
         unknown = ", ".join(sorted(marker_kwargs))
         pytest.fail(f"@pytest.mark.{MARKER} got unknown arguments: {unknown}", pytrace=False)
     profile = getattr(request, "param", None) or marker_profile
+    file = None
+    if profile is None and marker_file is not None:
+        file = request.path.parent / str(marker_file)
     try:
-        panel = mock_panel_server.get(None if profile is None else str(profile))
+        panel = mock_panel_server.get(None if profile is None else str(profile), file=file)
     except ValueError as error:
         pytest.fail(str(error), pytrace=False)
     known_failures = len(panel.failures)

@@ -148,7 +148,7 @@ class RunningPanel:
     def __repr__(self) -> str:
         # Never show the control token: reprs end up in logs and assertion messages.
         state = "running" if self.running else "stopped"
-        return f"RunningPanel(url={self.url!r}, profile={self.config.profile!r}, {state})"
+        return f"RunningPanel(url={self.url!r}, profile={self.config.profile_name!r}, {state})"
 
 
 _Started = tuple[str, asyncio.AbstractEventLoop, asyncio.Event]
@@ -191,7 +191,7 @@ def start_panel(config: MockConfig, host: str = "127.0.0.1", port: int = 0) -> R
     thread = threading.Thread(
         target=_serve_in_thread,
         args=(app, host, port, started, finished),
-        name=f"mockpanel-{config.profile}",
+        name=f"mockpanel-{config.profile_name}",
         daemon=True,  # a forgotten panel must not keep the interpreter alive
     )
     thread.start()

@@ -17,6 +17,7 @@ from smmhar.har import (
     query_string,
     started_date_time,
     write_atomic,
+    write_text_atomic,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "query_string",
     "started_date_time",
     "write_atomic",
+    "write_text_atomic",
 ]

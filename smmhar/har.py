@@ -37,6 +37,7 @@ __all__ = [
     "query_string",
     "started_date_time",
     "write_atomic",
+    "write_text_atomic",
 ]
 
 HAR_VERSION = "1.2"
@@ -165,15 +166,20 @@ def har_log(
 
 
 def write_atomic(path: Path, document: Mapping[str, object]) -> None:
-    """Write ``document`` as JSON to ``path`` all at once: into a temporary file beside it, then
+    """Write ``document`` as JSON to ``path`` all at once (:func:`write_text_atomic`)."""
+    # ASCII escapes: a lone surrogate in a decoded answer stays writable, and valid JSON.
+    write_text_atomic(path, json.dumps(document, ensure_ascii=True, indent=1, default=str))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` all at once: into a temporary file beside it, then
     renamed over it, so a reader (or a process killed half-way) never sees half a file.
     The parent directory is created when missing; ``OSError`` is the caller's to report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            # ASCII escapes: a lone surrogate in a decoded answer stays writable, and valid JSON.
-            json.dump(document, stream, ensure_ascii=True, indent=1, default=str)
+            stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

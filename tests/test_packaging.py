@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mockpanel.profiles import BUILTIN_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Only what loading the contract needs; the wheel itself goes in with --no-deps so the test
@@ -20,7 +22,10 @@ CONTRACT_RUNTIME = ["jsonschema>=4.21,<5", "referencing>=0.35,<1", "pyyaml>=6.0,
 PROBE = """
 import json, harness, harness.contract as contract
 from harness.contract.resources import schemas_dir, scenarios_dir
+import mockpanel.profiles
 print(json.dumps({
+    "profiles_file": mockpanel.profiles.__file__,
+    "profiles": sorted(mockpanel.profiles.PROFILES),
     "harness_file": harness.__file__,
     "schemas_dir": str(schemas_dir()),
     "add_schema_id": contract.schema("add", "request")["$id"],
@@ -51,6 +56,9 @@ def test_wheel_contains_schemas_scenarios_and_entry_points(wheel: Path) -> None:
     assert "harness/_data/schemas/clauses.yaml" in names
     assert any(n.startswith("harness/_data/scenarios/") for n in names)
     assert "mockpanel/__init__.py" in names
+    # The built-in profiles are data files, and their schema ships for editors.
+    assert {f"mockpanel/profiles/builtin/{n}.yaml" for n in BUILTIN_NAMES} <= set(names)
+    assert "mockpanel/profiles/profile.schema.json" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "mockpanel = mockpanel.cli:main" in text
@@ -78,3 +86,5 @@ def test_installed_wheel_loads_contract_from_another_directory(
     assert found["violations"] == 0
     assert found["clauses"] >= 60
     assert found["scenarios_is_dir"] is True
+    assert found["profiles_file"].startswith(str(env_dir))
+    assert found["profiles"] == sorted(BUILTIN_NAMES)

@@ -10,8 +10,8 @@ Comments Package``. PerfectPanel-family panels take ``link`` + ``comments`` at a
 (protocol-variants.md section 5, "[V SP]"): :attr:`AddForm.STANDARD`, the row in
 :data:`TYPE_RULES`. Seed 004 takes ``username``, ``min``, ``max``, ``delay`` and optional
 ``posts``, ``old_posts``, ``expiry``: :attr:`AddForm.PER_POST`, the row in :data:`FORM_RULES`.
-A profile names the form it uses per type (``ServiceList.forms``); a :class:`Service` carries
-its form, so everything downstream reads ``service.rule`` and never asks which vendor it is.
+A :class:`Service` carries its form (a profile's catalogue names it per service), so everything
+downstream reads ``service.rule`` and never asks which vendor it is.
 """
 
 from __future__ import annotations

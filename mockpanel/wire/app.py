@@ -16,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from mockpanel.config import MockConfig
-from mockpanel.profiles import Encoding, get_profile
+from mockpanel.profiles import Encoding
 from mockpanel.state import PanelState, make_clock
 from mockpanel.wire import control
 from mockpanel.wire.actions import action_table
@@ -61,7 +61,7 @@ def create_app(
     ``state_type`` is a test seam: a :class:`PanelState` subclass to host instead of the real
     one (the conformance tests' deliberately broken panels); the mock never passes it.
     """
-    profile = get_profile(config.profile)
+    profile = config.dialect
     if config.state_file is None:
         state = new_state(profile, config, state_type)
     else:  # restored from the file; keys it already holds keep their balance and orders

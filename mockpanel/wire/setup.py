@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from mockpanel.config import MockConfig
 from mockpanel.profiles import Profile
-from mockpanel.state import ManualClock, PanelState, RealClock, StateConfig, default_catalog
+from mockpanel.state import ManualClock, PanelState, RealClock, StateConfig
 from mockpanel.state.catalog import chargeable_catalog
 from mockpanel.state.orders import CANONICAL_ORDER_STATUSES
 
@@ -22,7 +22,7 @@ def state_config(profile: Profile, config: MockConfig) -> StateConfig:
     listing = profile.services
     offered = (
         s if listing.takes_dripfeed else replace(s, dripfeed=False)
-        for s in default_catalog(listing.forms)
+        for s in listing.catalog
         if s.type in listing.types
     )
     catalog = chargeable_catalog(offered, profile.money_places)

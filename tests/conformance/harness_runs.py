@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -189,12 +190,16 @@ def serve_legit(
 
 
 @contextmanager
-def serve_profile(profile: str, keys: Keys, balance: Decimal) -> Iterator[str]:
-    """``mockpanel serve`` of a profile with the main key and a control token; yields the
-    API URL (the control API is at ``<base>/_mock``)."""
-    command = [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--profile", profile,
+def serve_profile(profile: str, keys: Keys, balance: Decimal, *,
+                  file: Path | None = None, clock: str = "manual") -> Iterator[str]:
+    """``mockpanel serve`` of a built-in profile (or of the profile file ``file``) with the
+    main key and a control token; yields the API URL (the control API is at
+    ``<base>/_mock``). A black-box run wants the ``real`` clock: orders then move by
+    themselves."""
+    chosen = ["--profile", profile] if file is None else ["--profile-file", str(file)]
+    command = [sys.executable, "-m", "mockpanel", "serve", "--port", "0", *chosen,
                "--key", f"{keys.main}={balance}", "--control-token", keys.token,
-               "--clock", "manual"]
+               "--clock", clock]
     with _announced(command, None, "API URL:") as url:
         yield url
 

@@ -6,7 +6,7 @@ documents that two dialects cannot be told apart without spending money
 (``indistinguishable_from``), a dialect of that set; every dialect tied at the top must be in
 that set too, so the documented equivalences are the only ones. Each profile must also fit its
 own dialect on every trait the data states, which keeps ``schemas/dialects.yaml`` and
-``mockpanel/profiles.py`` from drifting apart. One profile is also run through the plugin as a
+the built-in profile files from drifting apart. One profile is also run through the plugin as a
 user would, to show the detected dialect in the terminal header.
 """
 

@@ -2,7 +2,7 @@
 vendor wrote its own figures in -- the balance ``{ "balance": "100.84", "currency": "USD" }``
 and its add answer's ``"charge": 4.20`` for rate ``"0.420"`` x 10000 -- rather than the
 5-place ``"0.27819"`` of the stock PerfectPanel status sample it copied (see the comment on
-``SMMPRO`` in ``mockpanel/profiles.py``).
+``mockpanel/profiles/builtin/smmpro.yaml``).
 
 What must hold whatever the precision: the ledger is exact, every debit shows in the balance
 (the charge in status equals what the balance lost), and the printed balance never claims more
