@@ -4,14 +4,12 @@ a panel of the false-alarm corpus (its own books behind a plain ``http.server``,
 profile with ``mockpanel serve --profile-file``, run the harness against that, and compare.
 
 The verdicts must be the same for every clause that does not depend on money timing or the
-order lifecycle. Those that may differ, and why:
-
-- ``LIFE``, ``STATUS``, ``CANCEL``, ``REFILL``, ``RSTATUS``, ``DRIP``, ``HOOK``: an order's
-  course. The original's orders finish on their own timer; the mock's follow its lifecycle
-  timings. Which orders a run catches Pending, In progress or Completed (and so which cancel,
-  refill or status check it can judge) is timing, not dialect.
-- ``MONEY`` and ``ISO``: when a debit or a refund lands follows the same course, and rounding
-  rules (half-even, truncation) are the panel's books, not its dialect.
+order lifecycle: all but the ``LIFE`` and ``MONEY`` areas. Measured, the only two that differ
+are LIFE-003 and MONEY-011, both about a Partial order (what it reports, what it refunds): a
+black-box run asks for one with the mock's magic link (``mock_outcome=partial``), which the
+mock serving the emulation honours and the original, finishing orders on its own timer, does
+not (N/A there, PASS on the emulation). That is the course of an order, not the dialect; every
+other clause, STATUS, CANCEL, REFILL, ISO and ROBUST included, has the same verdict.
 """
 
 from __future__ import annotations
@@ -39,8 +37,7 @@ from tests.mockpanel.emulate.round_trip import inferred_profile
 PANELS = ("perfectpanel-classic", "laravel-422", "smmpremium-seed-000")
 BALANCES = (Decimal("500.00"), Decimal("1.00"))
 MAX_SPEND = "100"
-TIMING_AREAS = frozenset({"LIFE", "STATUS", "CANCEL", "REFILL", "RSTATUS", "DRIP", "HOOK",
-                          "MONEY", "ISO"})
+TIMING_AREAS = frozenset({"LIFE", "MONEY"})
 
 
 def _dialect_verdicts(rows: dict[str, tuple[str, str, str]]) -> dict[str, str]:

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from mockpanel import cli
+from mockpanel.config import MockConfig
 from mockpanel.profiles import BUILTIN_NAMES, PROFILES, load_profile_text
 from mockpanel.profiles.files import builtin_text
+from mockpanel.state import Service
+from mockpanel.wire.setup import state_config
 from tests.fixtures.plain_http import post
 from tests.fixtures.served import served
 
@@ -152,3 +155,69 @@ def test_profile_and_profile_file_exclude_each_other(capsys: pytest.CaptureFixtu
         cli.main(["serve", "--profile", "smmhub", "--profile-file", "x.yaml"])
     assert caught.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def _smmapi_traffic(url: str) -> None:
+    """What an SDK under test might send: reads, a wrong key, an unknown action and order."""
+    post(url, key="client-key-12345", action="services")
+    post(url, key="client-key-12345", action="balance")
+    post(url, key="not-the-key-9876", action="balance")
+    post(url, key="client-key-12345", action="frobnicate")
+    post(url, key="client-key-12345", action="status", order="987654321")
+
+
+def test_infer_from_a_serve_record_recording_then_serve_it(tmp_path: Path) -> None:
+    recording = tmp_path / "traffic.har"
+    with served("--profile", "smmapi", "--key", "client-key-12345=10.00",
+                "--record", str(recording)) as server:
+        _smmapi_traffic(server.url)
+    output = tmp_path / "provider.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "mockpanel", "profiles", "infer", str(recording),
+         "-o", str(output)],
+        capture_output=True, text=True, timeout=_LIMIT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"mockpanel: wrote {output}: profile 'provider' from 5 API ")
+    text = output.read_text(encoding="utf-8")
+    assert "client-key-12345" not in text
+    assert text.startswith("# A mockpanel profile inferred from traffic.har")
+    inferred = load_profile_text(text, "provider.yaml")
+    smmapi = PROFILES["smmapi"]
+    assert (inferred.currency, inferred.money_places) == (smmapi.currency, smmapi.money_places)
+    # The catalogue it served (2-place money raises service 2's minimum), less the refill
+    # periods a services answer has no room for.
+    def row(s: Service) -> tuple[object, ...]:
+        return (s.id, s.name, s.type, s.rate, s.min, s.max, s.dripfeed, s.refill, s.cancel)
+
+    served_catalogue = state_config(smmapi, MockConfig(profile=smmapi)).catalog
+    assert [row(s) for s in inferred.services.catalog] == [row(s) for s in served_catalogue]
+    with served("--profile-file", str(output), "--key", "client-key-12345=10.00") as server:
+        status, body = post(server.url, key="not-the-key-9876", action="balance")
+        assert (status, body) == (200, {"error": "API key invalid", "status": "102"})
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "cannot be read"),
+        ("<html>not json</html>", "not JSON"),
+        ('{"log": {"entries": []}}', "no API"),
+    ],
+    ids=["missing", "not-json", "no-entries"],
+)
+def test_infer_of_a_bad_recording_is_one_clear_line(
+    tmp_path: Path, content: str | None, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "run.har"
+    if content is not None:
+        recording.write_text(content, encoding="utf-8")
+    output = tmp_path / "out.yaml"
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["profiles", "infer", str(recording), "-o", str(output)])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mockpanel: ")
+    assert says in err
+    assert err.count("\n") == 1
+    assert not output.exists()  # nothing written
