@@ -211,5 +211,9 @@ def test_orders_moving_between_reads_are_no_failure(pytester: pytest.Pytester) -
     summary = "\n".join(result.outlines[-40:])
     assert result.ret == pytest.ExitCode.OK, summary
     assert verdicts.failed() == set(), summary
-    assert [verdicts.verdict(c) for c in ("STATUS-008", "STATUS-009", "MSTATUS-003")] == [
-        "PASS"] * 3, summary
+    assert [verdicts.verdict(c) for c in ("STATUS-008", "STATUS-009")] == ["PASS"] * 2, summary
+    # Whether the random sequences reach a multi-status at all varies with the process they
+    # run in (seen twice under xdist in the full suite, never alone): a sequence that did not
+    # reach one must say so; one that did must pass it. Never a FAIL either way.
+    _, verdict, reason = verdicts.rows["MSTATUS-003"]
+    assert verdict == "PASS" or (verdict == "N/A" and "never reached it" in reason), summary
