@@ -4,7 +4,6 @@ render it; the fields a client run has no use for say so (no spend, no dialect d
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,25 +12,21 @@ from typing import Any
 import harness
 from clientcert.clauses import client_clauses
 from harness import Verdict, VerdictBook, contract
+from harness.base.dates import utc_iso
+from harness.judging.verdicts import root_causes
+from harness.reporting.certificate import clause_row, count_table, root_cause_row
 
 __all__ = ["FORMAT", "build_record", "write"]
 
 FORMAT = "smm-client-conformance-report/1"
-_VERDICTS = ("PASS", "NON-STRICT", "WAIVED", "FAIL", "N/A")
-_LEVELS = ("MUST", "SHOULD", "MAY")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def build_record(book: VerdictBook, *, adapter: str, profiles: Sequence[str], exit_status: int,
                  started: datetime, tests: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The panel certificate's record, its counts, clause rows and root causes built by the
+    same functions; only the run, the scope and the fields a client run has no use for differ."""
     outcomes = book.outcomes()
     texts = client_clauses()
-    counted = Counter((o.level, o.verdict.value) for o in outcomes)
-    counts = {lv: {v: counted[lv, v] for v in _VERDICTS} for lv in _LEVELS}
-    counts["total"] = {v: sum(counts[lv][v] for lv in _LEVELS) for v in _VERDICTS}
     failed = [o.id for o in outcomes if o.verdict is Verdict.FAIL]
     verdict = harness.verdict_line(outcomes, exit_status)
     must = [o for o in outcomes if o.level == "MUST"]
@@ -44,7 +39,7 @@ def build_record(book: VerdictBook, *, adapter: str, profiles: Sequence[str], ex
         # The contract's one hash covers every schema and clause file, client_clauses.yaml too.
         "contract": {"hash": contract.contract_hash(), "clauses": len(outcomes)},
         "panel": {"url": f"client adapter {adapter} against the mock panel"},
-        "run": {"started_at": _iso(started), "finished_at": _iso(datetime.now(UTC)),
+        "run": {"started_at": utc_iso(started), "finished_at": utc_iso(datetime.now(UTC)),
                 "seed": "-", "mode": "client", "clause_selection": [],
                 "exit_status": exit_status},
         "dialect": {"configured": ", ".join(profiles), "detected": None},
@@ -58,23 +53,11 @@ def build_record(book: VerdictBook, *, adapter: str, profiles: Sequence[str], ex
                   "not_offered": [], "summary": summary},
         "conclusion": f"{verdict} — {summary}",
         "failed_must": failed,
-        "counts": counts,
-        "root_causes": [{"clause": o.id, "level": o.level, "title": o.title,
-                         "verdict": o.verdict.value, "reason": o.reason, "blocked": []}
-                        for o in outcomes if o.verdict is Verdict.FAIL],
+        "counts": count_table(outcomes),
+        "root_causes": [root_cause_row(cause) for cause in root_causes(outcomes)],
         "waivers": [],
         "notes": [],
-        "clauses": [
-            {"id": o.id, "area": "CLIENT", "level": o.level, "title": o.title,
-             "text": texts[o.id].text, "verdict": o.verdict.value, "reason": o.reason,
-             "blocked_by": None,
-             "observations": {v.value: o.counts.get(v, 0) for v in
-                              (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL, Verdict.NA)},
-             "tests": list(dict.fromkeys(tests.get(o.id, ()))),
-             "evidence": [{"test": e.test, "message": e.message, "exchanges": list(e.exchanges)}
-                          for e in o.evidence]}
-            for o in outcomes
-        ],
+        "clauses": [clause_row(o, texts[o.id].text, tests.get(o.id, ())) for o in outcomes],
     }
 
 

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from harness import contract
 from harness.base.budget import SpendReport
+from harness.base.dates import utc_iso
 from harness.base.version import __version__
 from harness.judging.verdicts import (
     RECORDED,
@@ -65,7 +66,10 @@ __all__ = [
     "CertificatePlugin",
     "build_certificate",
     "certified",
+    "clause_row",
+    "count_table",
     "plain",
+    "root_cause_row",
 ]
 
 LEVELS = ("MUST", "SHOULD", "MAY")
@@ -102,8 +106,8 @@ def build_certificate(
         "contract": {"hash": contract.contract_hash(), "clauses": len(outcomes)},
         "panel": {"url": config.display_url},
         "run": {
-            "started_at": _iso(run.started_at),
-            "finished_at": _iso(finished_at or datetime.now(UTC)),
+            "started_at": utc_iso(run.started_at),
+            "finished_at": utc_iso(finished_at or datetime.now(UTC)),
             "seed": config.seed,
             "mode": config.mode.value,
             "clause_selection": list(config.clauses),
@@ -119,13 +123,13 @@ def build_certificate(
         "scope": _scope(scope),
         "conclusion": conclusion(outcomes, exit_status, scope),
         "failed_must": failed,
-        "counts": _counts(outcomes),
-        "root_causes": [_root_cause(cause) for cause in root_causes(outcomes)],
+        "counts": count_table(outcomes),
+        "root_causes": [root_cause_row(cause) for cause in root_causes(outcomes)],
         "waivers": [_waiver(result) for result in run.book.waiver_results()],
         "notes": list(run.problems),
         # What the run cost the panel: requests per action and per test (harness.run.tally).
         "requests": run.tally.record(),
-        "clauses": [_clause(o, texts[o.id].text, tests.get(o.id, ())) for o in outcomes],
+        "clauses": [clause_row(o, texts[o.id].text, tests.get(o.id, ())) for o in outcomes],
     }
     if baseline is not None:
         record["baseline"] = dict(baseline)
@@ -151,7 +155,7 @@ def plain(value: object, scrub: Callable[[str], str]) -> object:
     if isinstance(value, Enum):
         return plain(value.value, scrub)
     if isinstance(value, datetime):
-        return _iso(value)
+        return utc_iso(value)
     if isinstance(value, Mapping):
         return {scrub(str(k)): plain(v, scrub) for k, v in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
@@ -163,12 +167,6 @@ def plain(value: object, scrub: Callable[[str], str]) -> object:
 
 # ---------------------------------------------------------------------------------------------
 # parts of the record
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _dialect(guess: object | None, configured: str) -> dict[str, object] | None:
@@ -225,7 +223,7 @@ def _spend(report: SpendReport) -> dict[str, object]:
     }
 
 
-def _counts(outcomes: Sequence[ClauseOutcome]) -> dict[str, dict[str, int]]:
+def count_table(outcomes: Sequence[ClauseOutcome]) -> dict[str, dict[str, int]]:
     """Clauses per level and verdict, every cell present (zero when none)."""
     counted = Counter((o.level, o.verdict.value) for o in outcomes)
     table = {
@@ -235,7 +233,7 @@ def _counts(outcomes: Sequence[ClauseOutcome]) -> dict[str, dict[str, int]]:
     return table
 
 
-def _clause(outcome: ClauseOutcome, text: str, tests: Sequence[str]) -> dict[str, object]:
+def clause_row(outcome: ClauseOutcome, text: str, tests: Sequence[str]) -> dict[str, object]:
     return {
         "id": outcome.id,
         "area": outcome.id.rsplit("-", 1)[0],
@@ -251,7 +249,7 @@ def _clause(outcome: ClauseOutcome, text: str, tests: Sequence[str]) -> dict[str
     }
 
 
-def _root_cause(cause: RootCause) -> dict[str, object]:
+def root_cause_row(cause: RootCause) -> dict[str, object]:
     outcome = cause.outcome
     return {
         "clause": outcome.id,

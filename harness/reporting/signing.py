@@ -33,7 +33,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -43,6 +43,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from harness.base.dates import utc_iso
 
 __all__ = [
     "ALGORITHM",
@@ -150,10 +152,6 @@ def load_public_key(data: bytes, source: str) -> Ed25519PublicKey:
     return key
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 # ---------------------------------------------------------------------------------------------
 # signing
 
@@ -183,8 +181,8 @@ def sign_report(
             "fingerprint": fingerprint(public),
             "public_key": base64.b64encode(_raw(public)).decode("ascii"),
         },
-        "signed_at": _iso(now),
-        "expires_at": None if valid_days is None else _iso(now + timedelta(days=valid_days)),
+        "signed_at": utc_iso(now),
+        "expires_at": None if valid_days is None else utc_iso(now + timedelta(days=valid_days)),
         # Where a change is, not whether there is one (report_sha256 decides that).
         "fields": {name: _part(value) for name, value in report.items() if name != "clauses"},
         "clauses": _clause_parts(clauses) if isinstance(clauses, list) else None,
@@ -459,7 +457,7 @@ def _dates(signed: Mapping[str, Any], now: datetime) -> list[Problem]:
     signed_at = _when(signed["signed_at"])
     if signed_at is not None and signed_at > now + _CLOCK_SKEW:
         problems.append(Problem(ProblemKind.NOT_YET_VALID, f"signed at {signed['signed_at']}, "
-                                f"after now ({_iso(now)}): a wrong clock or a forged date"))
+                                f"after now ({utc_iso(now)}): a wrong clock or a forged date"))
     if signed["expires_at"] is not None:
         expires = _when(signed["expires_at"])
         if expires is not None and now >= expires:
