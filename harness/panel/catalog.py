@@ -46,6 +46,7 @@ __all__ = [
     "Service",
     "charge_matches",
     "cost_if_accepted",
+    "is_never_issued",
     "names_per_post_param",
     "never_issued",
     "roundings",
@@ -70,6 +71,11 @@ refill of one must never touch an order the account really has."""
 def never_issued(rng: random.Random) -> str:
     """An id no panel can have issued (13 digits starting with 9, drawn from ``rng``)."""
     return f"{NEVER_ISSUED_PREFIX}{rng.randrange(10**11, 10**12)}"
+
+
+def is_never_issued(value: str) -> bool:
+    """Whether ``value`` is an id of :func:`never_issued`'s kind: any of them asks the same."""
+    return len(value) == 13 and value.isdigit() and value.startswith(NEVER_ISSUED_PREFIX)
 
 
 def worst_case(price: Decimal, places: int) -> Decimal:

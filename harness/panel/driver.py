@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
 from harness import contract
@@ -41,12 +41,13 @@ from harness.panel.catalog import (
     Catalog,
     OrderSpec,
     Service,
+    is_never_issued,
     never_issued,
     visible_units,
     worst_case,
 )
 from harness.panel.polling import Waiting
-from harness.panel.probes import multi_status_aliases, same_refusal
+from harness.panel.probes import UNKNOWN_ACTION, multi_status_aliases, same_refusal
 from harness.wire.client import Call, PanelClient
 from harness.wire.control import ControlClient
 
@@ -65,7 +66,7 @@ QUIET_SECONDS = 1.0
 reads it replaces follow it back to back, with no request and no pause in between."""
 _LINK_BASE = "https://example.com/smm-conformance"
 _FORM_TYPE = "application/x-www-form-urlencoded"
-# The requests whose answers before the first test the suite reuses (Panel.asked_before): the
+# The forms whose answers before the first test the suite reuses (Panel.asked_before): the
 # form, its parameters after the key, and its action.
 _EARLY_SHAPES = {"services": ("action",), "balance": ("action",), "status": ("action", "order"),
                  "status-multi": ("action", "orders"), "refill_status": ("action", "refill")}
@@ -162,7 +163,8 @@ class Panel:
         self._latest = 0  # the last exchange that was not a plain balance read
         # Answers heard before the first test (pre-flight, the dialect fingerprint) to a
         # request the suite sends too (see asked_before).
-        self._early: dict[tuple[str, str], Exchange] = {}  # (form, key label) -> answer
+        # (action, parameter names after the key, key label) -> answer
+        self._early: dict[tuple[str, tuple[str, ...], str], Exchange] = {}
         self._testing = False
         self._services: Exchange | None = None  # the run's catalogue answer ...
         self._services_judge: Judge | None = None  # ... and the test that judged it
@@ -180,11 +182,13 @@ class Panel:
         request = exchange.request
         if self._testing or request.key is None or request.probe:
             return
-        shape = _EARLY_SHAPES.get(exchange.form or "")
         names = tuple(name for name, _ in request.params[1:])  # the key comes first
-        if (shape == names and request.action == _EARLY_ACTIONS.get(exchange.form or "")
+        # Only questions whose answer cannot change during the run: no parameter, or ids
+        # no panel issued.
+        if (request.action is not None and names[:1] == ("action",)
+                and all(is_never_issued(value) for _, value in request.params[2:])
                 and request.method == "POST" and request.content_type == _FORM_TYPE):
-            self._early.setdefault((exchange.form or "", request.key), exchange)
+            self._early.setdefault((request.action, names, request.key), exchange)
 
     def asked_before(self, form: str, key: Secret) -> Exchange | None:
         """The answer to a request of ``form`` with ``key`` (and a never-issued id, for the
@@ -194,10 +198,32 @@ class Panel:
         been. A panel's answers to these do not change while it is certified (a catalogue,
         a balance read, a refusal of an id it never issued); the answer is a real one to the
         very request the test would send, only sent earlier."""
-        exchange = self._early.pop((form, key.label), None)
-        if exchange is not None:
-            self.judge.observe(exchange)
-            self.client.replayed(exchange)
+        early = (_EARLY_ACTIONS[form], _EARLY_SHAPES[form], key.label)
+        exchange = self._early.get(early)
+        if exchange is None or exchange.form != form:
+            return None
+        del self._early[early]
+        self.judge.observe(exchange)
+        self.client.replayed(exchange)
+        return exchange
+
+    def probed_before(self, action: str, params: Mapping[str, str]) -> Exchange | None:
+        """The answer, before the first test, to the probe ``action`` with ``params`` (no
+        parameter, or never-issued ids) and the main key: what the dialect fingerprint asked
+        the panel (an unknown action, the multi-status aliases, an optional action refusing
+        an id it never issued), taken once per run instead of asking again, and judged now
+        by the running test as this driver judges its own probes (by the generic checks
+        only, whatever form the fingerprint sent it as)."""
+        if not all(is_never_issued(value) for value in params.values()):
+            return None
+        exchange = self._early.pop(
+            (action, ("action", *params), self.main_key().label), None)
+        if exchange is None:
+            return None
+        if exchange.form is not None:
+            exchange = replace(exchange, request=replace(exchange.request, form=None))
+        self.judge.observe(exchange)
+        self.client.replayed(exchange)
         return exchange
 
     # -- context ---------------------------------------------------------------------------
@@ -648,7 +674,8 @@ class Panel:
             if answer_kind(canonical) is Applies.SUCCESS:
                 self._multi_action = "status"
             for action in () if self._multi_action else multi_status_aliases():
-                exchange = self.call(None, {"action": action, "orders": probe}, self.main_key())
+                exchange = self.probed_before(action, {"orders": probe}) or self.call(
+                    None, {"action": action, "orders": probe}, self.main_key())
                 if answer_kind(exchange) is Applies.SUCCESS and not contract.validate(
                     "status-multi", "response", exchange.json
                 ):
@@ -678,7 +705,8 @@ class Panel:
         if action not in self._offered:
             unknown, baseline = self._unknown_action_answer()
             # No form: this probe's answer is judged here, not by the action's schema check.
-            probe = self.call(None, {"action": action, **params}, self.main_key())
+            probe = self.probed_before(action, params) or self.call(
+                None, {"action": action, **params}, self.main_key())
             # Two refusals without a message (a stock 404 page for both) read alike too.
             messages = (probe.error_message, baseline.error_message)
             not_offered = answer_kind(probe) is Applies.ERROR and (
@@ -694,9 +722,9 @@ class Panel:
         """An action name no panel knows and the panel's answer to it (asked once per run:
         the baseline every optional action's probe is compared with)."""
         if self._unknown_baseline is None:
-            unknown = f"no_such_action_{self.rng.randrange(10**6)}"
-            self._unknown_baseline = (unknown, self.call(None, {"action": unknown},
-                                                         self.main_key()))
+            self._unknown_baseline = (UNKNOWN_ACTION, self.probed_before(UNKNOWN_ACTION, {})
+                                      or self.call(None, {"action": UNKNOWN_ACTION},
+                                                   self.main_key()))
         return self._unknown_baseline
 
     def _unusable(self, action: str, probe: Exchange, baseline: Exchange) -> str | None:

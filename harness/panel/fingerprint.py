@@ -38,7 +38,7 @@ from harness.contract.dialects import (
     show,
 )
 from harness.panel import catalog
-from harness.panel.probes import refused_as_unknown
+from harness.panel.probes import UNKNOWN_ACTION, refused_as_unknown
 from harness.wire.client import PanelClient
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
 ]
 
 
-UNKNOWN_ACTION: Final = "smm_fingerprint_no_such_action"
 _FLAGS: Final = ("cancel", "dripfeed", "refill")
 _SNAKE = re.compile(r"[a-z0-9_]+")
 _SHARING_SHOWN = 4

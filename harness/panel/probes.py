@@ -2,17 +2,24 @@
 
 The dialect fingerprint and the driver both ask whether an optional action exists and which
 action answers multi-status; both read the answers with these functions, so the two can never
-disagree on what an answer means.
+disagree on what an answer means. They do not ask twice either: the fingerprint probes before
+the first test, and the driver takes those answers (``Panel.asked_before`` and
+``Panel.probed_before``) rather than sending the same requests again.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Final
 
 from harness.base.exchange import Exchange
 from harness.contract.dialects import load_dialects
 
-__all__ = ["multi_status_aliases", "refused_as_unknown", "same_refusal"]
+__all__ = ["UNKNOWN_ACTION", "multi_status_aliases", "refused_as_unknown", "same_refusal"]
+
+UNKNOWN_ACTION: Final = "smm_fingerprint_no_such_action"
+"""The action no panel knows: its refusal is what every optional action's refusal is compared
+with. The fingerprint asks it first, and the driver reuses that answer."""
 
 
 @functools.cache

@@ -16,6 +16,7 @@ import pytest
 
 from harness.judging.judge import NotApplicable
 from harness.judging.verdicts import NaReason, Verdict
+from harness.panel.probes import UNKNOWN_ACTION
 from harness.run.session import HarnessRun
 from harness.wire.client import RawResponse
 from tests.harness.panel.test_requests import CountingPanel, harness_run, in_test
@@ -38,7 +39,7 @@ class OptionalActions(CountingPanel):
         if action == "cancel":
             self.received.append(action)
             return self.raw(self.cancel_body)
-        if action.startswith("no_such_action"):
+        if action == UNKNOWN_ACTION:
             self.received.append("unknown")
             return self.raw(self.unknown_body)
         return super().send(method, url, headers, body)

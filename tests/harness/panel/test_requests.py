@@ -300,6 +300,57 @@ def test_an_answer_asked_during_a_test_is_never_taken_for_one_from_before() -> N
     assert run.panel.asked_before("status", key) is None
 
 
+def test_the_fingerprints_probes_answer_the_drivers_questions() -> None:
+    """After the dialect fingerprint, which optional actions exist and which action answers
+    multi-status cost no request: the probes were sent once, before the first test."""
+    panel = CountingPanel()
+    run = harness_run(panel)
+    guess = run.detect_dialect()
+    assert guess.name is not None
+    judge = in_test(run)
+    mark = len(panel.received)
+    never = run.panel.never_issued()
+    assert run.panel.offers("cancel", {"orders": never})  # answered: offered
+    assert not run.panel.offers("refill_status", {"refill": never})  # refused as unknown
+    assert run.panel.multi_status_action() == "status"
+    assert sent_since(panel, mark) == []
+    # Judged in the test that used them, as the driver's own probes are: no form, so no
+    # schema of the action is held to a probe's refusal.
+    assert {e.request.action for e in judge.seen} >= {"cancel", "refill_status",
+                                                      "smm_fingerprint_no_such_action"}
+    assert all(e.form is None for e in judge.seen if e.request.action != "status")
+    # Each answer is taken once: a question not probed before goes to the panel.
+    assert not run.panel.offers("refill", {"order": never})
+    assert sent_since(panel, mark) == ["refill"]
+
+
+def test_without_a_fingerprint_the_driver_probes_for_itself_and_concludes_the_same() -> None:
+    with_probes, without = CountingPanel(), CountingPanel()
+    fingerprinted, plain = harness_run(with_probes), harness_run(without)
+    fingerprinted.detect_dialect()
+    answers = []
+    for run in (fingerprinted, plain):
+        in_test(run)
+        never = run.panel.never_issued()
+        answers.append((run.panel.offers("cancel", {"orders": never}),
+                        run.panel.offers("refill_status", {"refill": never}),
+                        run.panel.multi_status_action()))
+    assert answers[0] == answers[1] == (True, False, "status")
+    assert without.received == ["smm_fingerprint_no_such_action", "cancel", "refill_status",
+                                "status"]
+
+
+def test_a_probe_is_reused_only_for_never_issued_ids_and_only_from_before_the_tests() -> None:
+    panel = CountingPanel()
+    run = harness_run(panel)
+    key = run.panel.main_key()
+    run.client.call({"action": "cancel", "orders": "123"}, key=key, form="cancel")  # a real id
+    in_test(run)
+    assert run.panel.probed_before("cancel", {"orders": "123"}) is None
+    run.client.call({"action": "cancel", "orders": "9100000000000"}, key=key)  # in a test
+    assert run.panel.probed_before("cancel", {"orders": "9100000000001"}) is None
+
+
 def test_the_catalogue_is_asked_once_and_judged_by_each_test_that_reads_it() -> None:
     panel = CountingPanel()
     run = harness_run(panel)
