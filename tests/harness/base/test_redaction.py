@@ -13,7 +13,7 @@ from harness.base.redaction import REDACTED, Secret, SecretBook, scrub
 from harness.run.config import OPTIONS
 from harness.wire.client import PanelClient
 from tests.fixtures.fakepanel import KEY, SECOND_KEY, Defects, FakePanel, serve
-from tests.harness.wire.test_client import FakeTransport, ok
+from tests.fixtures.transports import RecordingTransport, json_answer, scripted
 
 
 def test_a_secret_prints_as_its_label_only() -> None:
@@ -42,8 +42,9 @@ def test_scrub_removes_raw_and_url_encoded_spellings() -> None:
 
 def test_an_exchange_never_holds_the_key_even_when_the_panel_echoes_it() -> None:
     key = Secret("s3cr3t-Key-99", "main key")
-    echo = ok({"error": "Invalid API key s3cr3t-Key-99"}, 200, (("X-Debug", "key=s3cr3t-Key-99"),))
-    transport = FakeTransport(echo)
+    echo = json_answer({"error": "Invalid API key s3cr3t-Key-99"}, 200,
+                       ("X-Debug", "key=s3cr3t-Key-99"))
+    transport = RecordingTransport(scripted(echo))
     client = PanelClient("http://127.0.0.1:9/api/v2", transport=transport,
                          secrets=SecretBook([key]))
     exchanges = [
@@ -51,7 +52,7 @@ def test_an_exchange_never_holds_the_key_even_when_the_panel_echoes_it() -> None
         client.send_raw(b"key=" + KEY_SLOT + b"&action=balance", content_type="text/plain",
                         key=key),
     ]
-    assert all(b"s3cr3t-Key-99" in sent[3] for sent in transport.sent if sent[3])
+    assert all(b"s3cr3t-Key-99" in sent.body for sent in transport.requests if sent.body)
     for exchange in exchanges:
         assert "s3cr3t" not in repr(exchange)
         assert "s3cr3t" not in exchange.evidence()

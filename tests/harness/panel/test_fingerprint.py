@@ -9,7 +9,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 import yaml
@@ -25,6 +24,7 @@ from harness.run.session import HarnessRun
 from harness.wire.client import PanelClient, RawResponse
 from harness.wire.limiter import TokenBucket
 from tests.fixtures.fakepanel import KEY, FakePanel, serve
+from tests.fixtures.transports import RecordingTransport, Sent
 
 URL = "http://panel.test/api/v2"
 JSON = "application/json"
@@ -59,12 +59,12 @@ def canonical() -> dict[str, Answer]:
 
 
 class Recorded:
-    """A transport answering from a recording: no socket, and every request kept."""
+    """A panel answering from a recording (a handler of :class:`RecordingTransport`): no
+    socket, and the transport keeps every request."""
 
     def __init__(self, answers: Mapping[str, Answer], key: str = SECRET) -> None:
         self.answers = dict(answers)
         self.key = key
-        self.sent: list[dict[str, str]] = []
 
     def route(self, params: Mapping[str, str]) -> str:
         action = params.get("action", "")
@@ -74,10 +74,8 @@ class Recorded:
             return "status-multi"
         return action if action in self.answers else "unknown"
 
-    def send(self, method: str, url: str, headers: Mapping[str, str],
-             body: bytes | None) -> RawResponse:
-        params = dict(parse_qsl((body or b"").decode()))
-        self.sent.append(params)
+    def __call__(self, request: Sent) -> RawResponse:
+        params = request.params
         status, ctype, text = self.answers[self.route(params)]
         ids = params.get("orders") or params.get("order") or params.get("refill") or ""
         text = (text.replace("{id}", ids).replace("{action}", params.get("action", ""))
@@ -85,8 +83,9 @@ class Recorded:
         return RawResponse(status, (("Content-Type", ctype),), text.encode())
 
 
-def run_fingerprint(answers: Mapping[str, Answer], **kwargs: Any) -> tuple[DialectGuess, Recorded]:
-    transport = Recorded(answers, **kwargs)
+def run_fingerprint(answers: Mapping[str, Answer], **kwargs: Any,
+                    ) -> tuple[DialectGuess, RecordingTransport]:
+    transport = RecordingTransport(Recorded(answers, **kwargs))
     client = PanelClient(URL, transport=transport)
     return fingerprint(client, Secret(SECRET, "main key"), seed=7), transport
 
@@ -392,7 +391,7 @@ def test_a_panel_answering_html_500_to_everything_gives_no_name_and_no_exception
     result, transport = run_fingerprint(dict.fromkeys(names, page))
     assert result.name is None
     assert any("answered HTTP 500 text/html, not JSON" in line for line in result.evidence)
-    assert len(transport.sent) <= 10
+    assert len(transport.requests) <= 10
 
 
 class Refusing:
@@ -438,7 +437,7 @@ def test_no_key_reaches_the_evidence_even_when_the_panel_echoes_it() -> None:
         "status": err("Incorrect order ID (key {key})"),
     }
     result, transport = run_fingerprint(answers)
-    wrong = next(p["key"] for p in transport.sent if p.get("key") != SECRET)
+    wrong = next(p["key"] for p in (r.params for r in transport.requests) if p.get("key") != SECRET)
     shown = "\n".join(result.evidence) + repr(dict(result.observed))
     assert "<redacted>" in shown
     assert SECRET not in shown
@@ -457,12 +456,12 @@ class CountingBucket(TokenBucket):
 
 
 def test_detection_spends_nothing_and_stays_within_ten_polite_requests() -> None:
-    transport = Recorded(canonical() | {"status-multi": err("Incorrect request"),
-                                        "orders": err("Incorrect request")})
+    transport = RecordingTransport(Recorded(canonical() | {
+        "status-multi": err("Incorrect request"), "orders": err("Incorrect request")}))
     limiter = CountingBucket()
     client = PanelClient(URL, transport=transport, limiter=limiter)
     fingerprint(client, Secret(SECRET, "main key"), seed=3)
-    actions = [p.get("action") for p in transport.sent]
+    actions = [r.params.get("action") for r in transport.requests]
     assert len(actions) == 10  # every multi-status alias tried: the most it ever sends
     assert limiter.taken == len(actions)
     assert set(actions) <= {"services", "balance", "status", "orders", "multiStatus",

@@ -8,9 +8,7 @@ every unknown action that way) and the tests that need it are blocked by that cl
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from dataclasses import dataclass
 
 import pytest
 
@@ -19,6 +17,7 @@ from harness.judging.verdicts import NaReason, Verdict
 from harness.panel.probes import UNKNOWN_ACTION
 from harness.run.session import HarnessRun
 from harness.wire.client import RawResponse
+from tests.fixtures.transports import Sent
 from tests.harness.panel.test_requests import CountingPanel, harness_run, in_test
 
 NEVER = "987654321987"
@@ -26,23 +25,19 @@ NEVER = "987654321987"
 
 @dataclass
 class OptionalActions(CountingPanel):
-    """The counting panel, with ``cancel`` answered as ``cancel_body`` (JSON text) and every
-    action it does not know answered as ``unknown_body``."""
+    """The counting panel, with ``cancel`` answered as ``cancel_body`` (JSON text) and the
+    action no panel knows (the baseline of every probe) answered as ``unknown_body``."""
 
     cancel_body: str = '[{"order": "987654321987", "cancel": {"error": "Incorrect order ID"}}]'
     unknown_body: str = '{"error": "Incorrect request"}'
-    asked: list[str] = field(default_factory=list)
 
-    def send(self, method: str, url: str, headers: Mapping[str, str],
-             body: bytes | None) -> RawResponse:
-        action = dict(parse_qsl((body or b"").decode())).get("action", "")
+    def answer_to(self, request: Sent) -> RawResponse:
+        action = request.params.get("action", "")
         if action == "cancel":
-            self.received.append(action)
             return self.raw(self.cancel_body)
         if action == UNKNOWN_ACTION:
-            self.received.append("unknown")
             return self.raw(self.unknown_body)
-        return super().send(method, url, headers, body)
+        return super().answer_to(request)
 
     @staticmethod
     def raw(text: str) -> RawResponse:
@@ -105,7 +100,7 @@ def test_the_unknown_action_baseline_is_asked_once_per_run() -> None:
     for action in ("cancel", "refill", "refill_status"):
         run.panel.offers(action, {"orders": NEVER})
         run.panel.offers(action, {"orders": NEVER})  # cached
-    assert panel.received.count("unknown") == 1
+    assert panel.received.count(UNKNOWN_ACTION) == 1
     assert panel.received.count("cancel") == 1
 
 

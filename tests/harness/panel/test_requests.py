@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import parse_qsl
 
 import jsonschema
 import pytest
@@ -30,6 +28,7 @@ from harness.run.session import HarnessRun
 from harness.run.tally import AFTER, BEFORE, OUTSIDE, RequestTally, action_of
 from harness.wire.client import RawResponse
 from tests.fixtures.fakepanel import KEY, FakePanel, serve
+from tests.fixtures.transports import RecordingTransport, Sent
 
 with warnings.catch_warnings():  # the suite's clause mark is registered by the plugin only
     warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
@@ -42,22 +41,28 @@ SERVICE = {"service": "1", "name": "Followers", "type": "Default", "category": "
 
 @dataclass
 class CountingPanel:
-    """A harness Transport playing a tiny panel; ``received`` lists the action of every
-    request, which is what each test counts. ``debit_on`` names an action that (wrongly)
-    takes 1.00 from the caller; ``services_refused`` answers services with an error."""
+    """A tiny panel answering the requests its :attr:`transport` records; ``received`` lists
+    the action of every request, which is what each test counts. ``debit_on`` names an action
+    that (wrongly) takes 1.00 from the caller; ``services_refused`` answers services with an
+    error."""
 
     balances: dict[str, Decimal] = field(
         default_factory=lambda: {KEY: Decimal("10.00"), SECOND: Decimal("1.00")})
-    received: list[str] = field(default_factory=list)
     orders: dict[str, str] = field(default_factory=dict)  # id -> status
     debit_on: str | None = None
     services_refused: int = 0
+    transport: RecordingTransport = field(init=False)
 
-    def send(self, method: str, url: str, headers: Mapping[str, str],
-             body: bytes | None) -> RawResponse:
-        params = dict(parse_qsl((body or b"").decode()))
+    def __post_init__(self) -> None:
+        self.transport = RecordingTransport(self.answer_to)
+
+    @property
+    def received(self) -> list[str]:
+        return [request.params.get("action", "") for request in self.transport.requests]
+
+    def answer_to(self, request: Sent) -> RawResponse:
+        params = request.params
         action = params.get("action", "")
-        self.received.append(action)
         key = params.get("key", "")
         if key not in self.balances:
             return self.answer({"error": "Invalid API key"})
@@ -108,7 +113,7 @@ def harness_run(panel: CountingPanel, *, spend: str = "5", examples: int = 3) ->
     config = PanelConfig(url="http://panel.invalid/api/v2", key=Secret(KEY, "main key"),
                          second_key=Secret(SECOND, "second key"), max_spend=Decimal(spend),
                          request_rate=1000.0, examples=examples)
-    return HarnessRun(config, transport=panel)
+    return HarnessRun(config, transport=panel.transport)
 
 
 def in_test(run: HarnessRun, name: str = "test_x") -> SpyJudge:

@@ -23,6 +23,7 @@ from harness.base.redaction import Secret, SecretBook
 from harness.reporting.har import har_entry
 from harness.run.config import build, resolve_values
 from harness.wire.client import PanelClient, RawResponse
+from tests.fixtures.transports import RecordingTransport, json_answer, scripted
 from tests.harness.run.xdist_runs import Keys, harness_args, journal_times, serve_profile
 from tests.smmhar.schema import har_problems, read_har
 
@@ -111,26 +112,20 @@ def test_the_option_has_env_and_ini_twins_and_refuses_a_directory(tmp_path: Path
         record({}, {"PANEL_RECORD": str(tmp_path)}, {})
 
 
-class _Answer:
+def _echoing_the_key() -> RecordingTransport:
     """A transport that answers every request with one body, echoing the key it was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def send(self, method: str, url: str, headers: Any, body: bytes | None) -> RawResponse:
-        self.sent.append(url + " " + (body or b"").decode())
-        return RawResponse(200, (("Content-Type", "application/json"),),
-                           json.dumps({"error": f"bad key {KEY}"}).encode())
+    return RecordingTransport(scripted(json_answer({"error": f"bad key {KEY}"})))
 
 
 @pytest.mark.parametrize("encoding", list(Encoding))
 def test_an_entry_holds_no_key_in_any_encoding_and_has_its_timing(encoding: Encoding) -> None:
     key = Secret(KEY, "main key")
-    transport = _Answer()
+    transport = _echoing_the_key()
     client = PanelClient(URL, transport=transport, secrets=SecretBook([key]))
     before = time.time()
     exchange = client.call({"action": "balance"}, key=key, encoding=encoding)
-    assert KEY in transport.sent[0]  # the panel got the key...
+    sent = transport.requests[0]
+    assert KEY in sent.url or KEY.encode() in (sent.body or b"")  # the panel got the key...
     record = har_entry(exchange, "tests/x.py::t")
     text = json.dumps(record)
     assert KEY not in text  # ...the recording did not (not even the echo in the answer)

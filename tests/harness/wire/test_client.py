@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 
 import pytest
@@ -22,30 +21,13 @@ from harness.wire.client import (
 )
 from harness.wire.limiter import TokenBucket
 from tests.fixtures.fakepanel import KEY, FakePanel, serve
+from tests.fixtures.transports import RecordingTransport, json_answer, scripted
 
 URL = "http://127.0.0.1:9/api/v2"
 
 
-class FakeTransport:
-    """Answers from a script and remembers what was sent."""
-
-    def __init__(self, *answers: RawResponse | Exception) -> None:
-        self.answers = list(answers)
-        self.sent: list[tuple[str, str, dict[str, str], bytes | None]] = []
-
-    def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> RawResponse:
-        self.sent.append((method, url, dict(headers), body))
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
 def ok(body: object, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> RawResponse:
-    return RawResponse(status, (("Content-Type", "application/json"), *headers),
-                       json.dumps(body).encode())
+    return json_answer(body, status, *headers)
 
 
 class Sleeps:
@@ -61,7 +43,7 @@ class Sleeps:
         return self.now
 
 
-def client_with(transport: FakeTransport, **options: object) -> PanelClient:
+def client_with(transport: RecordingTransport, **options: object) -> PanelClient:
     sleeps = options.pop("sleeps", Sleeps())
     assert isinstance(sleeps, Sleeps)
     return PanelClient(URL, transport=transport, sleep=sleeps.sleep, clock=sleeps.clock,
@@ -69,13 +51,13 @@ def client_with(transport: FakeTransport, **options: object) -> PanelClient:
 
 
 def test_a_form_post_is_recorded_as_an_exchange() -> None:
-    transport = FakeTransport(ok({"balance": "1.50", "currency": "USD"}))
+    transport = RecordingTransport(scripted(ok({"balance": "1.50", "currency": "USD"})))
     client = client_with(transport)
     exchange = client.call({"action": "balance"}, key=Secret("k-1", "main key"), form="balance")
-    method, url, headers, body = transport.sent[0]
-    assert (method, url) == ("POST", URL)
-    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert body == b"key=k-1&action=balance"
+    sent = transport.requests[0]
+    assert (sent.method, sent.url) == ("POST", URL)
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sent.body == b"key=k-1&action=balance"
     assert exchange.status == 200
     assert exchange.form == "balance"
     assert exchange.json == {"balance": "1.50", "currency": "USD"}
@@ -84,14 +66,14 @@ def test_a_form_post_is_recorded_as_an_exchange() -> None:
 
 
 def test_json_and_query_encodings() -> None:
-    transport = FakeTransport(ok({}))
+    transport = RecordingTransport(scripted(ok({})))
     client = client_with(transport)
     client.call({"action": "balance"}, key=Secret("k", "main key"), encoding=Encoding.JSON)
     client.call({"action": "balance"}, key=Secret("k", "main key"), encoding=Encoding.QUERY)
-    assert json.loads(transport.sent[0][3] or b"") == {"key": "k", "action": "balance"}
-    assert transport.sent[1][0] == "GET"
-    assert transport.sent[1][1] == URL + "?key=k&action=balance"
-    assert transport.sent[1][3] is None
+    assert json.loads(transport.requests[0].body or b"") == {"key": "k", "action": "balance"}
+    assert transport.requests[1].method == "GET"
+    assert transport.requests[1].url == URL + "?key=k&action=balance"
+    assert transport.requests[1].body is None
 
 
 def test_money_is_parsed_as_decimal_never_float() -> None:
@@ -106,19 +88,20 @@ def test_money_is_parsed_as_decimal_never_float() -> None:
 
 def test_non_json_and_transport_errors_are_recorded_not_raised() -> None:
     html = RawResponse(200, (("Content-Type", "text/html"),), b"<html>oops</html>")
-    client = client_with(FakeTransport(html))
+    client = client_with(RecordingTransport(scripted(html)))
     exchange = client.call({"action": "balance"}, key=None)
     assert not exchange.is_json
     assert exchange.json_error
     assert exchange.text == "<html>oops</html>"
-    dropped = client_with(FakeTransport(TransportError("ConnectionResetError: reset")))
+    reset = TransportError("ConnectionResetError: reset")
+    dropped = client_with(RecordingTransport(scripted(reset)))
     gone = dropped.call({"action": "balance"}, key=None)
     assert gone.status is None
     assert gone.transport_error == "ConnectionResetError: reset"
 
 
 def test_a_real_key_never_travels_inside_params() -> None:
-    client = client_with(FakeTransport(ok({})))
+    client = client_with(RecordingTransport(scripted(ok({}))))
     with pytest.raises(ValueError, match="Secret"):
         client.call({"action": "balance", "key": "raw"}, key=None)
     client.call({"action": "balance", "key": ""}, key=None)  # the empty-key test is allowed
@@ -137,7 +120,7 @@ def test_token_bucket_spaces_requests_without_real_time() -> None:
 def test_the_client_applies_the_politeness_limit_unless_told_not_to() -> None:
     sleeps = Sleeps()
     bucket = TokenBucket(1.0, clock=sleeps.clock, sleep=sleeps.sleep)
-    client = client_with(FakeTransport(ok({})), limiter=bucket, sleeps=sleeps)
+    client = client_with(RecordingTransport(scripted(ok({}))), limiter=bucket, sleeps=sleeps)
     client.call({"action": "balance"}, key=None)
     client.call({"action": "balance"}, key=None)
     assert sleeps.calls == [1.0]
@@ -148,7 +131,7 @@ def test_the_client_applies_the_politeness_limit_unless_told_not_to() -> None:
 def test_429_retry_after_is_honoured_with_a_bound() -> None:
     throttled = ok({"error": "Rate limit exceeded"}, 429, (("Retry-After", "3"),))
     sleeps = Sleeps()
-    transport = FakeTransport(throttled, ok({"balance": "1", "currency": "USD"}))
+    transport = RecordingTransport(scripted(throttled, ok({"balance": "1", "currency": "USD"})))
     client = client_with(transport, sleeps=sleeps)
     exchange = client.call({"action": "balance"}, key=None)
     assert exchange.status == 200
@@ -159,29 +142,29 @@ def test_429_retry_after_is_honoured_with_a_bound() -> None:
     # wait): the 429 is the harness's patience running out, never a clause's failure.
     too_long = ok({"error": "slow down"}, 429, (("Retry-After", "3600"),))
     sleeps = Sleeps()
-    client = client_with(FakeTransport(too_long), sleeps=sleeps,
+    client = client_with(RecordingTransport(scripted(too_long)), sleeps=sleeps,
                          retry=RetryPolicy(max_wait=30.0))
     with pytest.raises(Throttled, match="--panel-max-retry-after"):
         client.call({"action": "balance"}, key=None)
     assert sleeps.calls == []  # never waits beyond the bound
 
     sleeps = Sleeps()
-    always = FakeTransport(throttled)
+    always = RecordingTransport(scripted(throttled))
     client = client_with(always, sleeps=sleeps, retry=RetryPolicy(attempts=3))
     # The panel named its wait, was obeyed twice and still refuses: it broke its word
     # (RATE-005's business), so the last 429 goes to the test to judge.
     assert client.call({"action": "balance"}, key=None).status == 429
-    assert len(always.sent) == 3
+    assert len(always.requests) == 3
     assert sleeps.calls == [3.0, 3.0]
 
 
 def test_429_handling_can_be_switched_off_for_the_rate_limit_tests() -> None:
     throttled = ok({"error": "Rate limit exceeded"}, 429, (("Retry-After", "1"),))
     sleeps = Sleeps()
-    transport = FakeTransport(throttled)
+    transport = RecordingTransport(scripted(throttled))
     client = client_with(transport, sleeps=sleeps)
     assert client.call({"action": "balance"}, key=None, honour_429=False).status == 429
-    assert len(transport.sent) == 1
+    assert len(transport.requests) == 1
     assert sleeps.calls == []
 
 
@@ -194,7 +177,7 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
 
 
 def test_spending_requests_need_a_reservation() -> None:
-    transport = FakeTransport(ok({"order": 1}))
+    transport = RecordingTransport(scripted(ok({"order": 1})))
     client = client_with(transport)
     key = Secret("k", "main key")
     for action in ("add", "ADD", " Add "):
@@ -204,7 +187,7 @@ def test_spending_requests_need_a_reservation() -> None:
         client.send_raw(b"key=" + KEY_SLOT + b"&action=aDd", content_type="text/plain", key=key)
     with pytest.raises(SpendGateError):
         client.call_concurrently([Call({"action": "add"}, key)])
-    assert transport.sent == []
+    assert transport.requests == []
 
     guard = SpendGuard(Decimal(5))
     wallet = Wallet(key)
@@ -213,7 +196,7 @@ def test_spending_requests_need_a_reservation() -> None:
     client.call({"action": "add", "service": "1"}, key=key, reservation=reservation)
     with pytest.raises(SpendGateError, match="one request"):
         client.call({"action": "add", "service": "1"}, key=key, reservation=reservation)
-    assert len(transport.sent) == 1
+    assert len(transport.requests) == 1
 
 
 def test_is_spending_action() -> None:

@@ -5,9 +5,7 @@ still get their 429s."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping
 
 import pytest
 
@@ -27,6 +25,7 @@ from harness.wire.pacing import (
     advertised_pace,
     rate_headers,
 )
+from tests.fixtures.transports import RecordingTransport, json_answer, scripted
 
 URL = "http://panel.invalid/api/v2"
 KEY = "pacing-main-key-5Tq8"
@@ -295,23 +294,8 @@ def test_429s_the_rate_limit_tests_provoke_do_not_slow_the_pace() -> None:
 # through the client
 
 
-class Script:
-    """A transport answering from a list, recording what was sent."""
-
-    def __init__(self, *answers: RawResponse) -> None:
-        self.answers = list(answers)
-        self.sent = 0
-
-    def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> RawResponse:
-        self.sent += 1
-        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-
-
 def answer(status: int, body: object, *headers: tuple[str, str]) -> RawResponse:
-    return RawResponse(status, (("Content-Type", "application/json"), *headers),
-                       json.dumps(body).encode())
+    return json_answer(body, status, *headers)
 
 
 THROTTLED = answer(429, {"error": "Rate limit exceeded"}, ("Retry-After", "55"))
@@ -320,12 +304,12 @@ BALANCE = answer(200, {"balance": "1.00", "currency": "USD"})
 
 def test_the_exchange_a_test_judges_is_the_answered_retry() -> None:
     fake = FakeTime()
-    transport = Script(THROTTLED, BALANCE)
+    transport = RecordingTransport(scripted(THROTTLED, BALANCE))
     client = PanelClient(URL, transport=transport, clock=fake.clock, sleep=fake.sleep)
     judged: list[int | None] = []
     client.observers.append(lambda exchange: judged.append(exchange.status))
     exchange = client.call({"action": "balance"}, key=Secret(KEY, "main key"), form="balance")
-    assert transport.sent == 2
+    assert len(transport.requests) == 2
     assert fake.slept == [55.0]
     assert (exchange.status, exchange.retries) == (200, 1)
     assert judged == [200]  # the 429 was never recorded, so no check could judge it
@@ -333,13 +317,13 @@ def test_the_exchange_a_test_judges_is_the_answered_retry() -> None:
 
 def test_the_rate_limit_tests_still_see_their_429s() -> None:
     fake = FakeTime()
-    transport = Script(THROTTLED, BALANCE)
+    transport = RecordingTransport(scripted(THROTTLED, BALANCE))
     client = PanelClient(URL, transport=transport, clock=fake.clock, sleep=fake.sleep)
     exchange = client.call({"action": "balance"}, key=Secret(KEY, "main key"),
                            honour_429=False, polite=False)
     assert exchange.status == 429
     assert exchange.header("Retry-After") == "55"
-    assert (transport.sent, fake.slept) == (1, [])
+    assert (len(transport.requests), fake.slept) == (1, [])
 
 
 def test_a_throttled_request_waits_on_the_progress_line() -> None:
@@ -356,8 +340,8 @@ def test_a_throttled_request_waits_on_the_progress_line() -> None:
     fake = FakeTime()
     terminal = Terminal()
     progress = Progress(terminal, clock=fake.clock)
-    client = PanelClient(URL, transport=Script(THROTTLED, BALANCE), clock=fake.clock,
-                         sleep=fake.sleep, progress=progress)
+    client = PanelClient(URL, transport=RecordingTransport(scripted(THROTTLED, BALANCE)),
+                         clock=fake.clock, sleep=fake.sleep, progress=progress)
     assert client.call({"action": "balance"}, key=None).status == 200
     assert sum(fake.slept) == 55.0
     assert terminal.lines == [
@@ -368,7 +352,8 @@ def test_a_throttled_request_waits_on_the_progress_line() -> None:
 
 def test_a_panel_asking_more_than_the_cap_stops_the_test_not_a_clause() -> None:
     fake = FakeTime()
-    transport = Script(answer(429, {"error": "slow down"}, ("Retry-After", "3600")))
+    slow_down = answer(429, {"error": "slow down"}, ("Retry-After", "3600"))
+    transport = RecordingTransport(scripted(slow_down))
     client = PanelClient(URL, transport=transport, clock=fake.clock, sleep=fake.sleep)
     judged: list[object] = []
     client.observers.append(judged.append)
@@ -410,7 +395,7 @@ def run_for(**cli: str) -> HarnessRun:
     config = build(resolve_values({"panel_url": URL, "panel_key": KEY, **cli}, {}, {}),
                    default_seed=1)
     assert config is not None
-    return HarnessRun(config, transport=Script(BALANCE))
+    return HarnessRun(config, transport=RecordingTransport(scripted(BALANCE)))
 
 
 def test_a_black_box_run_paces_at_the_advertised_limit_and_waits_up_to_the_option() -> None:
