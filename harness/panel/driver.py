@@ -183,11 +183,13 @@ class Panel:
         if self._testing or request.key is None or request.probe:
             return
         names = tuple(name for name, _ in request.params[1:])  # the key comes first
-        # Only questions whose answer cannot change during the run: no parameter, or ids
-        # no panel issued.
+        # Only questions whose answer cannot change during the run (no parameter, or ids no
+        # panel issued), and only real answers: a dropped connection or a 429 says nothing
+        # of the question, so the test asks again.
         if (request.action is not None and names[:1] == ("action",)
                 and all(is_never_issued(value) for _, value in request.params[2:])
-                and request.method == "POST" and request.content_type == _FORM_TYPE):
+                and request.method == "POST" and request.content_type == _FORM_TYPE
+                and exchange.status is not None and exchange.status != 429):
             self._early.setdefault((request.action, names, request.key), exchange)
 
     def asked_before(self, form: str, key: Secret) -> Exchange | None:

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 from hypothesis import strategies as st
 
+from harness.base.errors import TransportError
 from harness.base.exchange import Exchange, SentRequest
 from harness.base.redaction import Secret
 from harness.contract import resources
@@ -343,6 +344,30 @@ def test_without_a_fingerprint_the_driver_probes_for_itself_and_concludes_the_sa
     assert answers[0] == answers[1] == (True, False, "status")
     assert without.received == ["smm_fingerprint_no_such_action", "cancel", "refill_status",
                                 "status"]
+
+
+@dataclass
+class DroppingCancels(CountingPanel):
+    """The counting panel, its connection dropped on every ``cancel`` while ``dropping``."""
+
+    dropping: bool = True
+
+    def answer_to(self, request: Sent) -> RawResponse:
+        if self.dropping and request.params.get("action") == "cancel":
+            raise TransportError("ConnectionResetError: reset by peer")
+        return super().answer_to(request)
+
+
+def test_a_probe_that_got_no_answer_is_asked_again() -> None:
+    panel = DroppingCancels()
+    run = harness_run(panel)
+    run.detect_dialect()
+    assert "cancel" in panel.received
+    panel.dropping = False
+    in_test(run)
+    mark = len(panel.received)
+    assert run.panel.offers("cancel", {"orders": run.panel.never_issued()})
+    assert sent_since(panel, mark) == ["cancel"]
 
 
 def test_a_probe_is_reused_only_for_never_issued_ids_and_only_from_before_the_tests() -> None:
