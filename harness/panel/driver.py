@@ -66,12 +66,12 @@ QUIET_SECONDS = 1.0
 reads it replaces follow it back to back, with no request and no pause in between."""
 _LINK_BASE = "https://example.com/smm-conformance"
 _FORM_TYPE = "application/x-www-form-urlencoded"
-# The forms whose answers before the first test the suite reuses (Panel.asked_before): the
-# form, its parameters after the key, and its action.
-_EARLY_SHAPES = {"services": ("action",), "balance": ("action",), "status": ("action", "order"),
-                 "status-multi": ("action", "orders"), "refill_status": ("action", "refill")}
-_EARLY_ACTIONS = {"services": "services", "balance": "balance", "status": "status",
-                  "status-multi": "status", "refill_status": "refill_status"}
+# The forms whose answers before the first test the suite reuses (Panel.asked_before): each
+# form's action, and its parameters after the key.
+_EARLY_FORMS = {"services": ("services", ("action",)), "balance": ("balance", ("action",)),
+                "status": ("status", ("action", "order")),
+                "status-multi": ("status", ("action", "orders")),
+                "refill_status": ("refill_status", ("action", "refill"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,14 +200,12 @@ class Panel:
         been. A panel's answers to these do not change while it is certified (a catalogue,
         a balance read, a refusal of an id it never issued); the answer is a real one to the
         very request the test would send, only sent earlier."""
-        early = (_EARLY_ACTIONS[form], _EARLY_SHAPES[form], key.label)
+        action, names = _EARLY_FORMS[form]
+        early = (action, names, key.label)
         exchange = self._early.get(early)
         if exchange is None or exchange.form != form:
             return None
-        del self._early[early]
-        self.judge.observe(exchange)
-        self.client.replayed(exchange)
-        return exchange
+        return self._reuse(early, exchange)
 
     def probed_before(self, action: str, params: Mapping[str, str]) -> Exchange | None:
         """The answer, before the first test, to the probe ``action`` with ``params`` (no
@@ -218,12 +216,18 @@ class Panel:
         only, whatever form the fingerprint sent it as)."""
         if not all(is_never_issued(value) for value in params.values()):
             return None
-        exchange = self._early.pop(
-            (action, ("action", *params), self.main_key().label), None)
+        early = (action, ("action", *params), self.main_key().label)
+        exchange = self._early.get(early)
         if exchange is None:
             return None
         if exchange.form is not None:
             exchange = replace(exchange, request=replace(exchange.request, form=None))
+        return self._reuse(early, exchange)
+
+    def _reuse(self, early: tuple[str, tuple[str, ...], str], exchange: Exchange) -> Exchange:
+        """Take the answer heard before the tests under ``early`` (once) as ``exchange``, the
+        running test's own: judged by it, and shown to what follows its requests."""
+        del self._early[early]
         self.judge.observe(exchange)
         self.client.replayed(exchange)
         return exchange
