@@ -226,7 +226,8 @@ class Panel:
 
     def _reuse(self, early: tuple[str, tuple[str, ...], str], exchange: Exchange) -> Exchange:
         """Take the answer heard before the tests under ``early`` (once) as ``exchange``, the
-        running test's own: judged by it, and shown to what follows its requests."""
+        running test's own: judged by it, and handed to the client's replay observers (the
+        Allure report attaches it to the test)."""
         del self._early[early]
         self.judge.observe(exchange)
         self.client.replayed(exchange)
