@@ -325,7 +325,7 @@ def test_the_fingerprints_probes_answer_the_drivers_questions() -> None:
     assert {e.request.action for e in judge.seen} >= {"cancel", "refill_status",
                                                       "smm_fingerprint_no_such_action"}
     assert all(e.form is None for e in judge.seen if e.request.action != "status")
-    # Each answer is taken once: a question not probed before goes to the panel.
+    # A question the fingerprint did not ask goes to the panel.
     assert not run.panel.offers("refill", {"order": never})
     assert sent_since(panel, mark) == ["refill"]
 
