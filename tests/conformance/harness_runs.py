@@ -250,9 +250,17 @@ def run_harness(
     max_spend: str,
     controlled: bool,
     extra: Sequence[str] = (),
+    fresh_process: bool = False,
 ) -> pytest.RunResult:
     """The whole shipped suite and scenarios against ``url``, from an empty directory, with
-    the seed of :func:`run_seed` unless ``extra`` gives one."""
+    the seed of :func:`run_seed` unless ``extra`` gives one.
+
+    ``fresh_process`` runs it in a new interpreter rather than in this one. A seed fixes the
+    random sequences only together with the local modules the process has imported:
+    Hypothesis also draws constants it collects from every local module in ``sys.modules``
+    (``hypothesis.internal.conjecture.providers._get_local_constants``), so in a worker that
+    ran other tests first the same seed can take another path. A test that needs the seed's
+    own sequence (that a random run reaches some clause) asks for a fresh process."""
     pytester.makeini(PYTESTER_INI)
     args = [f"--panel-url={url}", f"--panel-key={keys.main}",
             f"--panel-second-key={keys.second}", f"--panel-max-spend={max_spend}",
@@ -261,4 +269,6 @@ def run_harness(
     if controlled:
         args += [f"--panel-control-url={control_url(url)}",
                  f"--panel-control-token={keys.token}"]
+    if fresh_process:
+        return pytester.runpytest_subprocess(*args)
     return pytester.runpytest_inprocess(*args)
