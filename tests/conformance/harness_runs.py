@@ -255,12 +255,14 @@ def run_harness(
     """The whole shipped suite and scenarios against ``url``, from an empty directory, with
     the seed of :func:`run_seed` unless ``extra`` gives one.
 
-    ``fresh_process`` runs it in a new interpreter rather than in this one. A seed fixes the
-    random sequences only together with the local modules the process has imported:
+    ``fresh_process`` runs it in a new interpreter, as a vendor runs it, rather than in this
+    one. A seed fixes the random sequences only together with the local modules imported:
     Hypothesis also draws constants it collects from every local module in ``sys.modules``
-    (``hypothesis.internal.conjecture.providers._get_local_constants``), so in a worker that
-    ran other tests first the same seed can take another path. A test that needs the seed's
-    own sequence (that a random run reaches some clause) asks for a fresh process."""
+    (``hypothesis.internal.conjecture.providers._get_local_constants``). This process has
+    imported all of the project's (:mod:`tests.fixtures.local_modules`), a vendor's run only
+    what the harness needs, so the same seed takes another path here. A test that relies on
+    the path a vendor's run takes (that its random sequences reach some clause) asks for a
+    fresh process."""
     pytester.makeini(PYTESTER_INI)
     args = [f"--panel-url={url}", f"--panel-key={keys.main}",
             f"--panel-second-key={keys.second}", f"--panel-max-spend={max_spend}",

@@ -3,8 +3,8 @@
 It passes the unbroken mock, controlled and black-box, and fails panels with one rule broken
 under the clause the model ledger holds them to: a cancel refunded twice (CANCEL-004), a status
 that goes backwards (STATUS-008), a multi-status that disagrees with single status
-(MSTATUS-003). The broken panels run controlled (manual clock) in a thread, so each run is the
-same sequence every time for its seed.
+(MSTATUS-003). The broken panels run controlled (manual clock) in a thread and the harness in
+a fresh interpreter, so each run is the same sequence every time for its seed.
 """
 
 from __future__ import annotations
